@@ -1,0 +1,1 @@
+"""The local lab: throwaway MariaDB, sshd hosts, NGINX and the fake Carbon pack."""

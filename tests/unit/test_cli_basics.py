@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from wizard import __version__
+from wizard.cli import main
+
+
+def test_version(capsys) -> None:
+    try:
+        main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_help_lists_commands() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "wizard", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in ("lab", "patterns", "answers", "plan", "apply", "resume", "sessions"):
+        assert command in out, f"{command} missing from --help"
+
+
+def test_pending_command_says_so_and_fails(capsys) -> None:
+    rc = main(["sessions"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "not yet available" in err
+
+
+def test_wizard_without_terminal_is_a_clear_error() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "wizard"], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 2
+    assert "needs a terminal" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wizard.errors import WizardError
+from wizard.journal import Entry, Journal
+from wizard.session import SessionStore, sessions_root
+
+
+def test_root_resolution(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CARBON_WIZARD_SESSION_DIR", str(tmp_path / "env"))
+    assert sessions_root() == tmp_path / "env"
+    assert sessions_root(tmp_path / "cli") == tmp_path / "cli"
+
+
+def test_create_list_open_remove(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    s = store.create("apim-all-in-one", hosts=["n1"])
+    s.save_answers("pattern: apim-all-in-one\n")
+    s.save_plan('{"steps": []}\n')
+    assert stat.S_IMODE(os.stat(s.path).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(s.answers_path).st_mode) == 0o600
+    assert [m.id for m in store.list()] == [s.meta.id]
+    again = store.open(s.meta.id)
+    assert again.meta.pattern == "apim-all-in-one" and again.load_plan() == {"steps": []}
+    store.remove(s.meta.id)
+    assert store.list() == []
+    with pytest.raises(WizardError, match="no session"):
+        store.open(s.meta.id)
+
+
+def test_lock_refuses_second_wizard(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    s = store.create("p")
+    code = (
+        "import sys; from pathlib import Path; from wizard.session import SessionStore\n"
+        f"s = SessionStore(Path({str(tmp_path)!r})).open({s.meta.id!r})\n"
+        "try:\n    s.lock()\nexcept Exception as e:\n    print(e); sys.exit(7)\n"
+    )
+    with s:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert proc.returncode == 7 and "in use by pid" in proc.stdout
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0
+
+
+def test_journal_ignores_torn_last_line(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j.jsonl")
+    j.append(Entry("start", "a"))
+    j.append(Entry("done", "a", outcome="changed"))
+    with open(tmp_path / "j.jsonl", "a") as fh:
+        fh.write('{"event": "done", "step": "b"')  # killed mid-write
+    assert list(j.finished()) == ["a"]
+    assert j.last().step == "a"

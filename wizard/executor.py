@@ -1,0 +1,235 @@
+"""The executor: runs a plan's step graph, check-then-act, journaled, resumable.
+
+A step kind is handled by a :class:`Handler` with two small functions: ``check`` says
+whether the step is already satisfied (and what would change, as a diff); ``apply``
+makes the change. The executor calls ``check``, then ``apply`` only when needed, then
+``check`` again to prove the change took. Steps on different hosts run in parallel;
+steps on the same host run one at a time (they share that host's connection).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from wizard.errors import EXIT_STEP_FAILED, WizardError
+from wizard.journal import Entry, Journal
+from wizard.plan import Plan, Step
+from wizard.secrets import redact
+
+
+@dataclass
+class Outcome:
+    """What ``check`` found or ``apply`` did."""
+
+    satisfied: bool
+    message: str = ""
+    diff: str = ""
+
+
+@dataclass
+class RunContext:
+    """What handlers may use; connectors are opened once and shared by all steps."""
+
+    check_mode: bool = False
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+class Handler(Protocol):
+    def check(self, step: Step, ctx: RunContext) -> Outcome: ...
+
+    def apply(self, step: Step, ctx: RunContext) -> Outcome: ...
+
+
+@dataclass
+class Event:
+    """Progress for the front ends: one per step start and end."""
+
+    step: Step
+    state: str  # running | changed | unchanged | would-change | failed | skipped
+    message: str = ""
+    diff: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Summary:
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    skipped: int = 0
+    would_change: int = 0
+    errors: list[WizardError] = field(default_factory=list)
+
+    def line(self) -> str:
+        parts = [f"{self.changed} changed", f"{self.unchanged} unchanged", f"{self.failed} failed"]
+        if self.would_change:
+            parts.insert(0, f"{self.would_change} would change")
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped")
+        return ", ".join(parts)
+
+
+def select_steps(plan: Plan, only: Iterable[str] = (), skip: Iterable[str] = ()) -> set[str]:
+    """The ids of the steps to run for ``--only KIND,..`` / ``--skip KIND,..``."""
+    only_set, skip_set = set(only), set(skip)
+    return {
+        s.id for s in plan.steps if (not only_set or s.kind in only_set) and s.kind not in skip_set
+    }
+
+
+class Executor:
+    def __init__(
+        self,
+        plan: Plan,
+        handlers: dict[str, Handler],
+        *,
+        journal: Journal | None = None,
+        context: RunContext | None = None,
+        parallelism: int = 8,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        missing = {s.kind for s in plan.steps} - set(handlers)
+        self.plan = plan
+        self.handlers = handlers
+        self.missing_kinds = missing
+        self.journal = journal
+        self.ctx = context or RunContext()
+        self.parallelism = max(1, parallelism)
+        self.on_event = on_event or (lambda e: None)
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Finish the steps under way, start no new one."""
+        self._cancel.set()
+
+    def run(self, selected: set[str] | None = None) -> Summary:
+        steps = {s.id: s for s in self.plan.steps}
+        selected = set(steps) if selected is None else selected
+        order = {s.id: i for i, s in enumerate(self.plan.steps)}
+        done: set[str] = set()
+        failed: set[str] = set()
+        pending = [s.id for s in self.plan.steps]
+        running: dict[Future[Outcome | None], Step] = {}
+        busy_hosts: set[str] = set()
+        summary = Summary()
+
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            while pending or running:
+                progressed = False
+                for sid in list(pending):
+                    step = steps[sid]
+                    deps = [d for d in step.depends_on if d in steps]
+                    if any(d in failed for d in deps):
+                        pending.remove(sid)
+                        failed.add(sid)
+                        summary.skipped += 1
+                        self._emit(step, "skipped", "a step it depends on failed")
+                        progressed = True
+                        continue
+                    if not all(d in done for d in deps):
+                        continue
+                    if sid not in selected:
+                        pending.remove(sid)
+                        done.add(sid)
+                        progressed = True
+                        continue
+                    if self._cancel.is_set() or len(running) >= self.parallelism:
+                        continue
+                    if step.host in busy_hosts:
+                        continue
+                    pending.remove(sid)
+                    busy_hosts.add(step.host)
+                    running[pool.submit(self._run_step, step)] = step
+                    progressed = True
+                if self._cancel.is_set() and not running:
+                    break
+                if not running:
+                    if pending and not progressed:
+                        raise WizardError(
+                            "the plan has a dependency cycle or unknown dependency: "
+                            + ", ".join(sorted(pending, key=order.__getitem__)[:5]),
+                            exit_code=EXIT_STEP_FAILED,
+                        )
+                    continue
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    step = running.pop(fut)
+                    busy_hosts.discard(step.host)
+                    try:
+                        state = fut.result()
+                    except WizardError as exc:
+                        failed.add(step.id)
+                        summary.failed += 1
+                        summary.errors.append(exc)
+                        continue
+                    done.add(step.id)
+                    if state == "changed":
+                        summary.changed += 1
+                    elif state == "would-change":
+                        summary.would_change += 1
+                    else:
+                        summary.unchanged += 1
+        return summary
+
+    # one step ----------------------------------------------------------------
+    def _run_step(self, step: Step) -> str:
+        start = time.monotonic()
+        self._emit(step, "running")
+        self._journal("start", step)
+        handler = self.handlers.get(step.kind)
+        try:
+            if handler is None:
+                raise WizardError(
+                    f"steps of kind {step.kind!r} cannot be run by this version yet",
+                    fix=f"skip them with --skip {step.kind}",
+                    exit_code=EXIT_STEP_FAILED,
+                )
+            before = handler.check(step, self.ctx)
+            if before.satisfied:
+                state, outcome = "unchanged", before
+            elif self.ctx.check_mode:
+                state, outcome = "would-change", before
+            else:
+                handler.apply(step, self.ctx)
+                after = handler.check(step, self.ctx)
+                if not after.satisfied:
+                    raise WizardError(
+                        f"step {step.id} made its change but the check still fails: "
+                        f"{after.message}",
+                        exit_code=EXIT_STEP_FAILED,
+                    )
+                state, outcome = "changed", before
+        except WizardError as exc:
+            seconds = time.monotonic() - start
+            self._journal("failed", step, message=exc.render(), seconds=seconds)
+            self._emit(step, "failed", exc.render(), seconds=seconds)
+            raise
+        except Exception as exc:  # a bug or an unexpected fault: still a clean failure
+            seconds = time.monotonic() - start
+            err = WizardError(
+                f"step {step.id} failed: {type(exc).__name__}: {exc}",
+                exit_code=EXIT_STEP_FAILED,
+            )
+            self._journal("failed", step, message=err.render(), seconds=seconds)
+            self._emit(step, "failed", err.render(), seconds=seconds)
+            raise err from exc
+        seconds = time.monotonic() - start
+        if not self.ctx.check_mode:
+            self._journal("done", step, outcome=state, message=outcome.message, seconds=seconds)
+        self._emit(step, state, outcome.message, outcome.diff, seconds)
+        return state
+
+    def _journal(self, event: str, step: Step, **kw: Any) -> None:
+        if self.journal is None or self.ctx.check_mode:
+            return
+        self.journal.append(Entry(event, step.id, step.host, step.kind, step.fingerprint, **kw))
+
+    def _emit(
+        self, step: Step, state: str, message: str = "", diff: str = "", seconds: float = 0.0
+    ) -> None:
+        self.on_event(Event(step, state, redact(message), redact(diff), seconds))

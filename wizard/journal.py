@@ -1,0 +1,83 @@
+"""The append-only journal of a session: one JSON line per step event, fsync'd.
+
+Every line passes through the one redaction point before it is written, so a secret
+that reached a message by accident is masked on disk too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wizard.secrets import redact
+
+EVENTS = ("start", "done", "failed", "skipped", "interrupted", "drift")
+
+
+@dataclass
+class Entry:
+    event: str
+    step: str
+    host: str = ""
+    kind: str = ""
+    fingerprint: str = ""
+    outcome: str = ""  # changed | unchanged | would-change (check mode)
+    message: str = ""
+    seconds: float = 0.0
+    ts: float = field(default_factory=time.time)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Journal:
+    """Append-only, fsync'd JSON lines. Safe to share between worker threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, entry: Entry) -> None:
+        if entry.event not in EVENTS:
+            raise ValueError(f"unknown journal event {entry.event!r}")
+        data = asdict(entry)
+        data["message"] = redact(data["message"])
+        line = redact(json.dumps(data, ensure_ascii=False, sort_keys=True)) + "\n"
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def entries(self) -> Iterator[Entry]:
+        """Every complete line; a torn last line (a crash mid-write) is ignored."""
+        if not self.path.exists():
+            return
+        with self.path.open("r", encoding="utf-8") as fh:
+            for raw in fh:
+                if not raw.endswith("\n"):
+                    break
+                try:
+                    data = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue
+                yield Entry(**data)
+
+    def finished(self) -> dict[str, Entry]:
+        """Step id -> the last ``done`` entry, for steps whose last event is ``done``."""
+        last: dict[str, Entry] = {}
+        for e in self.entries():
+            last[e.step] = e
+        return {k: v for k, v in last.items() if v.event == "done"}
+
+    def last(self) -> Entry | None:
+        result = None
+        for e in self.entries():
+            result = e
+        return result

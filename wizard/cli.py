@@ -22,6 +22,7 @@ from wizard.secrets import redact
 COMMAND_MODULES = (
     "wizard.cli_lab",
     "wizard.cli_plan",
+    "wizard.cli_sessions",
     "wizard.cli_run",
 )
 
@@ -37,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--plain", action="store_true", help="ask the questions line by line (no full-screen UI)"
     )
-    parser.add_argument("--session-dir", help="where sessions are kept (or CARBON_WIZARD_SESSION_DIR)")
+    parser.add_argument(
+        "--session-dir", help="where sessions are kept (or CARBON_WIZARD_SESSION_DIR)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

@@ -12,7 +12,6 @@ from wizard.errors import WizardError
 _PENDING = {
     "apply": "apply a plan to the hosts and databases",
     "resume": "continue an interrupted session",
-    "sessions": "list, show or remove saved sessions",
 }
 
 

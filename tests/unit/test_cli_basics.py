@@ -24,7 +24,7 @@ def test_help_lists_commands() -> None:
 
 
 def test_pending_command_says_so_and_fails(capsys) -> None:
-    rc = main(["sessions"])
+    rc = main(["resume"])
     err = capsys.readouterr().err
     assert rc == 1
     assert "not yet available" in err

@@ -1,0 +1,143 @@
+"""``apply_edits``: all edits of one file, in memory, verified before they are returned."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wizard.edits import jsonedit, textops, xmlops
+from wizard.edits.model import XML_OPS, Edit, EditOutcome, EditResult, plain
+from wizard.edits.xmlfile import XmlDoc
+from wizard.errors import Where, WizardError, step_failed
+from wizard.secrets import Secret
+
+
+def apply_edits(
+    path: str, content: bytes, edits: Sequence[Edit], *, host: str | None = None
+) -> EditResult:
+    """Apply ``edits`` to ``content`` (the bytes of ``path`` on ``host``); pure, no I/O.
+
+    The result's ``content`` equals the input bytes (``changed`` False) when every edit
+    is already in place. Otherwise the new text is re-parsed and each edit must read
+    back, else a WizardError is raised and nothing should be written.
+    """
+    edits = list(edits)
+    xml = [e for e in edits if e.op in XML_OPS]
+    if xml and len(xml) != len(edits):
+        raise WizardError(
+            "XML ops and text ops are mixed for one file",
+            Where(host, path),
+            "split the catalog entries: one file is either XML or text",
+        )
+    if xml:
+        return _apply_xml(path, content, edits, host)
+    return _apply_text(path, content, edits, host)
+
+
+def _apply_xml(path: str, content: bytes, edits: list[Edit], host: str | None) -> EditResult:
+    data = content
+    outcomes: list[EditOutcome] = []
+    doc = XmlDoc(data, host=host, path=path)
+    for edit in edits:
+        change = xmlops.OPS[edit.op](doc, edit)
+        new = doc.serialize(change.patches) if change.patches else data
+        outcomes.append(
+            EditOutcome(edit, new != data, change.detail, change.line, tuple(change.masked))
+        )
+        if new != data:  # re-parse: the result must be XML, and the next edit sees it
+            doc = _reparse(new, host, path)
+        data = new
+    if data != content:
+        for edit in edits:
+            if not xmlops.reads_back(doc, edit):
+                raise _not_read_back(edit, host, path)
+    return EditResult(path, host, content, data, outcomes)
+
+
+def _reparse(data: bytes, host: str | None, path: str) -> XmlDoc:
+    try:
+        return XmlDoc(data, host=host, path=path)
+    except WizardError as exc:
+        raise step_failed(
+            f"internal: the edited file would not parse ({exc.what}); nothing was written",
+            host=host,
+            file=path,
+        ) from exc
+
+
+def _not_read_back(edit: Edit, host: str | None, path: str) -> WizardError:
+    return step_failed(
+        f"edit '{edit.describe()}' does not read back after applying; nothing was written",
+        fix="another edit of the same file overrides it, or this is a bug: check the catalog",
+        host=host,
+        file=path,
+    )
+
+
+def _plain_tree(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return value.reveal()
+    if isinstance(value, Mapping):
+        return {str(k): _plain_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_tree(v) for v in value]
+    return value
+
+
+def _leaves(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _leaves(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaves(v)]
+    return [str(value)] if isinstance(value, str) else []
+
+
+def _text_edit(text: str, edit: Edit, where: Where) -> tuple[str, str]:
+    if edit.op == "json":
+        values = _plain_tree(edit.value)
+        new = jsonedit.apply_json(text, edit.locator, values, where)
+        return new, f"set {', '.join(values)} in {edit.locator or 'the top object'}"
+    if edit.op == "prop":
+        return textops.set_prop(text, edit.locator, plain(edit.value)), f"{edit.locator} set"
+    if edit.op == "hosts":
+        lines = _plain_tree(edit.value)
+        if not isinstance(lines, list):
+            raise WizardError("a hosts edit's value is a list of lines", where)
+        new = textops.set_hosts_block(text, edit.locator, [plain(x) for x in lines], where)
+        return new, f"block {edit.locator}: {len(lines)} line(s)"
+    if edit.op == "replace_text":
+        hits = textops.count_hits(text, edit.locator, plain(edit.value))
+        new = textops.replace_text(text, edit.locator, plain(edit.value), where)
+        return new, f"{len(hits)} hit(s)" + (f" at lines {hits}" if hits else "")
+    raise WizardError(f"op {edit.op!r} does not apply to a text file", where)
+
+
+def _text_reads_back(text: str, edit: Edit, where: Where) -> bool:
+    if edit.op == "json":
+        return jsonedit.holds(text, edit.locator, _plain_tree(edit.value), where)
+    if edit.op == "prop":
+        return textops.read_props(text).get(edit.locator) == plain(edit.value)
+    if edit.op == "hosts":
+        lines = [plain(x) for x in _plain_tree(edit.value)]
+        return textops.hosts_lines(text, edit.locator, where) == lines
+    return not textops.count_hits(text, edit.locator, plain(edit.value))
+
+
+def _apply_text(path: str, content: bytes, edits: list[Edit], host: str | None) -> EditResult:
+    where = Where(host, path)
+    text = content.decode("utf-8", "surrogateescape")
+    outcomes: list[EditOutcome] = []
+    for edit in edits:
+        new, detail = _text_edit(text, edit, where)
+        masked = tuple(_leaves(_plain_tree(edit.value))) if edit.secret else ()
+        changed = new != text
+        outcomes.append(
+            EditOutcome(edit, changed, detail if changed else "unchanged", None, masked)
+        )
+        text = new
+    data = text.encode("utf-8", "surrogateescape")
+    if data != content:
+        for edit in edits:
+            if not _text_reads_back(text, edit, where):
+                raise _not_read_back(edit, host, path)
+    return EditResult(path, host, content, data, outcomes)

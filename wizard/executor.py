@@ -31,11 +31,29 @@ class Outcome:
     diff: str = ""
 
 
+def _no_transport(host: str) -> Any:
+    raise WizardError(f"no connection to {host} in this run", exit_code=EXIT_STEP_FAILED)
+
+
+def _no_secret(path: str) -> str:
+    raise WizardError(f"secret {path} is not available in this run", exit_code=EXIT_STEP_FAILED)
+
+
 @dataclass
 class RunContext:
-    """What handlers may use; connectors are opened once and shared by all steps."""
+    """What handlers may use; connectors are opened once and shared by all steps.
+
+    ``transport(host)`` gives the open :class:`wizard.connectors.base.Transport` of a plan
+    host (node name or ``lb``); ``secret(path)`` gives the plain value of the secret at an
+    answer path (for ``wizard.secretrefs.substitute``); ``session_id`` names backups
+    (``<file>.carbon-wizard-<session>.bak``); ``resources`` holds shared connectors such as
+    the database admin connection.
+    """
 
     check_mode: bool = False
+    session_id: str = "nosession"
+    transport: Callable[[str], Any] = _no_transport
+    secret: Callable[[str], str] = _no_secret
     resources: dict[str, Any] = field(default_factory=dict)
 
 

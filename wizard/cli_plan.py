@@ -1,0 +1,98 @@
+"""Commands ``patterns``, ``answers schema|example PATTERN`` and ``plan``.
+
+``plan`` is offline by default: it validates the answers and prints the plan without
+touching any host. Online checks (SSH reachability, host keys, database version) come
+with the SSH connector; until then ``plan`` says so on stderr and plans offline, and
+``--offline`` silences the note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from wizard.answers import load_answers, schema
+from wizard.answers.example import example_yaml
+from wizard.catalog import all_patterns, load_pattern
+from wizard.planner import plan
+
+ONLINE_NOTE = (
+    "note: online checks (SSH, host keys, database server) are not available yet; "
+    "this plan was made offline from the answers alone"
+)
+
+
+def _patterns(args: argparse.Namespace) -> int:
+    patterns = all_patterns()
+    if args.json:
+        out = [
+            {
+                "id": p.id,
+                "title": p.title,
+                "description": p.description,
+                "versions": p.versions,
+                "nodes": p.node_count_text(),
+                "roles": {
+                    r: {"label": s.label, "kind": s.kind, "min": s.min, "max": s.max}
+                    for r, s in p.roles.items()
+                },
+            }
+            for p in patterns
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    for p in patterns:
+        roles = ", ".join(
+            f"{r} x{s.min if s.min == s.max else f'{s.min}-{s.max}'}" for r, s in p.roles.items()
+        )
+        print(f"{p.id:<22} {p.node_count_text():>8} nodes  {p.description}")
+        print(f"{'':<22} roles: {roles}; versions: {', '.join(p.versions)}")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(schema(), indent=2))
+    return 0
+
+
+def _example(args: argparse.Namespace) -> int:
+    load_pattern(args.pattern)  # a clear error for an unknown id
+    sys.stdout.write(example_yaml(args.pattern))
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    answers, pattern = load_answers(args.answers)
+    result = plan(answers, pattern)
+    if not args.offline:
+        print(ONLINE_NOTE, file=sys.stderr)
+    if args.json:
+        sys.stdout.write(result.to_json())
+    else:
+        sys.stdout.write(result.render_text())
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("patterns", help="list the deployment patterns")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_patterns)
+
+    a = sub.add_parser("answers", help="the answers file: its JSON Schema or an example")
+    asub = a.add_subparsers(dest="answers_command", metavar="WHAT", required=True)
+    s = asub.add_parser("schema", help="print the JSON Schema of an answers file")
+    s.set_defaults(func=_schema)
+    e = asub.add_parser("example", help="print a commented example answers file")
+    e.add_argument("pattern", help="pattern id (see: carbon-wizard patterns)")
+    e.set_defaults(func=_example)
+
+    pl = sub.add_parser("plan", help="validate answers and print the plan, grouped by host")
+    pl.add_argument("--answers", required=True, help="answers YAML file")
+    pl.add_argument("--json", action="store_true", help="print the plan as JSON")
+    pl.add_argument(
+        "--offline",
+        action="store_true",
+        help="plan from the answers alone (the default for now; silences the note)",
+    )
+    pl.set_defaults(func=_plan)

@@ -1,0 +1,183 @@
+"""Answers files for the local lab (``lab.json``, see docs/architecture.md "Lab").
+
+``answers_for_lab(lab, pattern_id)`` returns answers YAML targeting the lab: nodes are
+assigned to the lab hosts round-robin, with port offsets and Hazelcast member ports
+chosen so that nodes sharing a host do not collide. Secrets are ``file:`` references:
+the DB admin password is the lab's own file, the others are files under
+``<lab dir>/secrets/`` that the lab creates with :func:`lab_secret_files`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import secrets as _secrets
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from wizard.answers.ports import HAZELCAST_DEFAULT_PORT, port_set
+from wizard.catalog import load_pattern
+from wizard.catalog.model import Pattern
+
+STOCK_TRUSTSTORE_PASSWORD = "wso2carbon"  # the stock client-truststore.jks password (public)
+SECRET_NAMES = ("db-app", "carbon-admin", "keystore", "truststore")
+
+
+def secret_path(lab: dict[str, Any], name: str) -> str:
+    return posixpath.join(lab["dir"], "secrets", f"{name}.password")
+
+
+def lab_secret_files(lab: dict[str, Any]) -> dict[str, Callable[[], str]]:
+    """Path -> generator of the value, for every secret file the lab answers refer to.
+
+    The lab writes each file (mode 0600) once, when it does not exist yet.
+    """
+
+    def token() -> str:
+        return _secrets.token_urlsafe(18)
+
+    return {
+        secret_path(lab, "db-app"): token,
+        secret_path(lab, "carbon-admin"): token,
+        secret_path(lab, "keystore"): token,
+        secret_path(lab, "truststore"): lambda: STOCK_TRUSTSTORE_PASSWORD,
+    }
+
+
+def _slots(pattern: Pattern) -> list[tuple[str, str]]:
+    """(node name, role) for the smallest valid set of nodes of the pattern."""
+    out: list[tuple[str, str]] = []
+    for role in pattern.node_roles:
+        count = max(pattern.roles[role].min, 1)
+        base = role.replace("_", "-")
+        for i in range(count):
+            out.append((base if count == 1 else f"{base}{i + 1}", role))
+    return out
+
+
+def _offset(wanted: int, taken: list[set[int]]) -> int:
+    cand = wanted
+    while any(port_set(cand) & t for t in taken):
+        cand += 1
+    return cand
+
+
+def lab_nodes(lab: dict[str, Any], pattern_id: str) -> list[dict[str, Any]]:
+    """The nodes of the lab answers: name, role, host (lab host name), address, home,
+    offset, member_port. The lab installs a pack into every ``home``."""
+    pattern = load_pattern(pattern_id)
+    hosts = lab["hosts"]
+    if not hosts:
+        raise ValueError("the lab has no hosts")
+    taken: dict[str, list[set[int]]] = {}
+    members: dict[str, int] = {}
+    homes: dict[str, int] = {}
+    out: list[dict[str, Any]] = []
+    for i, (name, role) in enumerate(_slots(pattern)):
+        host = hosts[i % len(hosts)]
+        t = taken.setdefault(host["address"], [])
+        offset = _offset(pattern.roles[role].offset, t)
+        t.append(port_set(offset))
+        k = homes.get(host["name"], 0)
+        homes[host["name"]] = k + 1
+        home = host["home"] if k == 0 else f"{host['home']}-{name}"
+        member = members.get(host["address"], HAZELCAST_DEFAULT_PORT)
+        members[host["address"]] = member + 10
+        out.append(
+            {
+                "name": name,
+                "role": role,
+                "host": host["name"],
+                "address": host["address"],
+                "home": home,
+                "offset": offset,
+                "member_port": member,
+                # the lab's hosts share this machine's /etc/hosts: each gets its own file
+                "hosts_file": posixpath.join(posixpath.dirname(host["home"]), "etc-hosts"),
+                "ssh": host,
+            }
+        )
+    return out
+
+
+def _ssh(host: dict[str, Any]) -> dict[str, Any]:
+    ssh: dict[str, Any] = {"user": host["user"], "port": host["ssh_port"], "key": host["key"]}
+    if host.get("host_key"):
+        ssh["host_key"] = host["host_key"]
+    return ssh
+
+
+def answers_dict(lab: dict[str, Any], pattern_id: str, db_prefix: str = "") -> dict[str, Any]:
+    pattern = load_pattern(pattern_id)
+    nodes = lab_nodes(lab, pattern_id)
+    db = lab["db"]
+    user_hosts = list(dict.fromkeys([db["host"], *(n["address"] for n in nodes)]))
+    answers: dict[str, Any] = {
+        "pattern": pattern_id,
+        "product": {
+            "version": pattern.versions[-1],
+            "home": nodes[0]["home"],
+            "java_home": lab["java_home"],
+            "driver_jar": lab["driver_jar"],
+        },
+        "db": {
+            "host": db["host"],
+            "port": db["port"],
+            "admin_user": db["admin_user"],
+            "admin_password": f"file:{db['password_file']}",
+            "user": "cwapp",
+            "password": f"file:{secret_path(lab, 'db-app')}",
+            "user_hosts": user_hosts,
+            "databases": {
+                key: {"name": f"{db_prefix}{spec.name}"[:64]}
+                for key, spec in pattern.databases.items()
+            },
+        },
+        "nodes": [
+            {
+                "name": n["name"],
+                "role": n["role"],
+                "address": n["address"],
+                "home": n["home"],
+                "offset": n["offset"],
+                "member_port": n["member_port"],
+                "hosts_file": n["hosts_file"],
+                "ssh": _ssh(n["ssh"]),
+            }
+            for n in nodes
+        ],
+        "admin": {"user": "admin", "password": f"file:{secret_path(lab, 'carbon-admin')}"},
+        "keystore": {"replace": False, "password": f"file:{secret_path(lab, 'keystore')}"},
+        "truststore": {"password": f"file:{secret_path(lab, 'truststore')}"},
+    }
+    if pattern.lb_role:
+        nginx = lab["nginx"]
+        lb_host = next((h for h in lab["hosts"] if h["name"] == nginx["host"]), lab["hosts"][0])
+        conf_dir = nginx["conf_dir"]
+        answers["lb"] = {
+            "name": "lb",
+            "address": nginx["address"],
+            "hostname": nginx["address"],
+            "https_port": nginx["https_port"],
+            "http_port": nginx["http_port"],
+            "ssl_dir": posixpath.join(posixpath.dirname(conf_dir.rstrip("/")), "ssl"),
+            "conf_dir": conf_dir,
+            "command": nginx["command"],
+            "ssh": _ssh(lb_host),
+        }
+    for name, spec in pattern.options.items():
+        if spec.required and spec.default is None:
+            answers.setdefault("options", {})[name] = (
+                spec.example if spec.example is not None else f"{lab['dir']}/options/{name}"
+            )
+    return answers
+
+
+def answers_for_lab(lab: dict[str, Any], pattern_id: str, db_prefix: str = "") -> str:
+    """Answers YAML for ``pattern_id`` on the lab described by ``lab`` (lab.json)."""
+    header = f"# carbon-wizard lab answers for {pattern_id} (lab {lab['dir']})\n"
+    body = yaml.safe_dump(
+        answers_dict(lab, pattern_id, db_prefix), sort_keys=False, default_flow_style=False
+    )
+    return header + body

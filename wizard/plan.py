@@ -1,0 +1,126 @@
+"""A plan: the ordered graph of steps the executor carries out.
+
+Plans hold no secret values, only tokens (``wizard.secretrefs``). The same answers give
+a byte-identical ``to_json()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+STEP_KINDS = (
+    "preflight",
+    "database",
+    "dbscript",
+    "driver",
+    "file_edit",
+    "certificate",
+    "truststore",
+    "load_balancer",
+    "hosts_entry",
+    "symlink",
+    "sync_script",
+    "start",
+    "wait",
+)
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(kind: str, host: str, inputs: dict[str, Any]) -> str:
+    blob = canonical_json({"kind": kind, "host": host, "inputs": inputs})
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Step:
+    id: str
+    kind: str
+    host: str
+    description: str
+    inputs: dict[str, Any]
+    rows: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in STEP_KINDS:
+            raise ValueError(f"unknown step kind {self.kind!r}")
+        if not self.fingerprint:
+            self.fingerprint = fingerprint(self.kind, self.host, self.inputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "host": self.host,
+            "description": self.description,
+            "depends_on": list(self.depends_on),
+            "fingerprint": self.fingerprint,
+            "rows": list(self.rows),
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class Plan:
+    pattern: str
+    steps: list[Step]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pattern": self.pattern, "steps": [s.to_dict() for s in self.steps]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def hosts(self) -> list[str]:
+        return list(dict.fromkeys(s.host for s in self.steps))
+
+    def rows(self) -> set[str]:
+        return {r for s in self.steps for r in s.rows}
+
+    def render_text(self) -> str:
+        """The plan grouped by host, each host's steps in plan order."""
+        index = {s.id: i + 1 for i, s in enumerate(self.steps)}
+        lines = [f"Plan for pattern {self.pattern}: {len(self.steps)} steps"]
+        for host in self.hosts():
+            lines.append("")
+            lines.append(f"[{host}]")
+            for s in self.steps:
+                if s.host != host:
+                    continue
+                after = ", ".join(str(index[d]) for d in s.depends_on)
+                rows = f"  ({', '.join(s.rows)})" if s.rows else ""
+                lines.append(f"  {index[s.id]:>3}. {s.kind:<13} {s.description}{rows}")
+                if after:
+                    lines.append(f"       after: {after}")
+                if s.kind in ("file_edit", "hosts_entry"):
+                    for e in s.inputs.get("edits", []):
+                        lines.append(f"       - {_edit_line(e)}")
+        return "\n".join(lines) + "\n"
+
+
+def _edit_line(e: dict[str, Any]) -> str:
+    target = e.get("locator") or e.get("parent") or ""
+    if e.get("attr"):
+        target += f"/@{e['attr']}"
+    value = e.get("value")
+    if isinstance(value, str):
+        shown = value if len(value) <= 70 else value[:67] + "..."
+    elif value is None:
+        shown = ""
+    else:
+        shown = canonical_json(value)
+        shown = shown if len(shown) <= 70 else shown[:67] + "..."
+    return f"{e['op']} {target} = {shown}".rstrip(" =")

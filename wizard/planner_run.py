@@ -1,0 +1,202 @@
+"""Planner steps that run things: load balancer, start/wait groups, LB probes, sync cron."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from wizard.catalog import values
+from wizard.planner_base import READY_MARKER, BuilderBase
+from wizard.planner_base import abspath as _abs
+
+
+class RunSteps(BuilderBase):
+    def load_balancer(self, after: list[str], rows: list[str] | None = None) -> str | None:
+        spec = self.p.loadbalancer
+        base = self.cx.for_all()
+        lb = base["lb"]
+        if spec is None or not lb["enabled"]:
+            return None
+        where = self.where("loadbalancer")
+        upstreams = []
+        for u in spec.upstreams:
+            servers = []
+            for s in u.servers:
+                for n in self.nodes_of([s.role]):
+                    servers.append(
+                        {"address": n["address"], "port": n["ports"][s.port], "backup": s.backup}
+                    )
+            upstreams.append({"name": u.name, "sticky": u.sticky, "servers": servers})
+        hostnames = lb["hostnames"]
+        inputs = {
+            "template": spec.template,
+            "conf_name": f"carbon-wizard-{self.p.id}.conf",
+            "conf_dir": lb["conf_dir"],
+            "command": lb["command"],
+            "server_name": lb["hostname"],
+            "server_names": {r: hostnames[r] for r in self.p.node_roles},
+            "https_port": lb["https_port"],
+            "http_port": lb["http_port"],
+            "ssl_dir": lb["ssl_dir"],
+            "cert": lb["cert"],
+            "key": lb["key"],
+            "upstreams": upstreams,
+            "data": values.render(spec.data, base, where),
+        }
+        self.lb_step = self.add(
+            f"{lb['name']}:load_balancer",
+            "load_balancer",
+            lb["name"],
+            f"NGINX {inputs['conf_name']} for {lb['hostname']} "
+            f"({len(upstreams)} upstreams), nginx -t, reload",
+            inputs,
+            [*spec.rows, *(rows or [])],
+            [*self.certs.values(), *after],
+        )
+        return self.lb_step
+
+    def start_groups(self) -> None:
+        base = self.cx.for_all()
+        previous: list[str] = []
+        first_group = True
+        for gi, g in enumerate(self.p.start):
+            if not values.when(g.when, base, self.where(f"start group {gi}")):
+                continue
+            if g.lb:
+                sid = self.load_balancer(previous, g.rows)
+                if sid:
+                    previous = [sid]
+                continue
+            if g.probe is not None:
+                sid = self.probe(g.probe, g.rows, previous, gi)
+                if sid:
+                    previous = [sid]
+                continue
+            waits: list[str] = []
+            for n in self.nodes_of(g.roles):
+                waits.append(
+                    self.start_node(n, g.rows, g.members, previous, first_group, g.restart)
+                )
+            first_group = False
+            self.waits.extend(waits)
+            if waits:
+                previous = waits
+        if self.lb_step is None:
+            self.load_balancer(previous)
+
+    def start_node(
+        self,
+        n: dict[str, Any],
+        rows: list[str],
+        members: int | None,
+        previous: list[str],
+        first_group: bool,
+        restart: bool = False,
+    ) -> str:
+        name = n["name"]
+        role = self.p.roles[n["role"]]
+        args: list[str] = []
+        if n["profile"]:
+            args.append(f"-Dprofile={n['profile']}")
+        if first_group and self.a.start.setup_flag:
+            args.append("-Dsetup")
+        start = self.add(
+            f"{name}:start",
+            "start",
+            name,
+            f"{'restart' if restart else 'start'} {role.label} "
+            f"({' '.join(['wso2server.sh', 'restart' if restart else 'start', *args])})",
+            {
+                "action": "restart" if restart else "start",
+                "home": n["home"],
+                "java_home": self.a.product.java_home,
+                "command": _abs(n["home"], "bin/wso2server.sh"),
+                "args": args,
+                "optimize": bool(n["profile"]),
+                "jvm_opts": list(self.a.start.jvm_opts),
+            },
+            rows,
+            [*self.data_steps, *self.by_node[name], *previous],
+        )
+        ports = {p: n["ports"][p] for p in role.ready}
+        cluster = self.cx.base["cluster"]["enabled"]
+        inputs: dict[str, Any] = {
+            "address": n["address"],
+            "ports": ports,
+            "log": _abs(n["home"], "repository/logs/wso2carbon.log"),
+            "marker": READY_MARKER,
+            "console_url": (
+                f"https://{n['address']}:{n['https']}/carbon/admin/login.jsp"
+                if role.console
+                else None
+            ),
+            "members": members if (members and cluster) else None,
+            "timeout": self.a.start.timeout,
+        }
+        return self.add(
+            f"{name}:wait",
+            "wait",
+            name,
+            f"wait until {name} is ready (log marker, ports "
+            f"{', '.join(str(v) for v in ports.values())})",
+            inputs,
+            rows,
+            [start],
+        )
+
+    def probe(self, url: str, rows: list[str], previous: list[str], gi: int) -> str | None:
+        base = self.cx.for_all()
+        lb = base["lb"]
+        if not lb["enabled"]:
+            return None
+        target = values.text(url, base, self.where(f"start group {gi}"))
+        return self.add(
+            f"{lb['name']}:wait:{gi}",
+            "wait",
+            lb["name"],
+            f"wait until {target} answers through the load balancer",
+            {"url": target, "ok_below": 500, "verify_tls": False, "timeout": self.a.start.timeout},
+            rows,
+            [*previous, *([self.lb_step] if self.lb_step else [])],
+        )
+
+    def sync(self) -> None:
+        spec = self.p.sync
+        if spec is None:
+            return
+        base = self.cx.for_all()
+        where = self.where("sync")
+        if not values.when(spec.when, base, where):
+            return
+        sources = self.nodes_of([spec.source])
+        workers = self.nodes_of(spec.workers)
+        if not sources or not workers:
+            return
+        src = sources[0]
+        sdir = self.a.sync.dir or _abs(src["home"], "repository/carbon-wizard-sync")
+        user = self.a.sync.user
+        path = values.text(spec.path, base, where)
+        worker_urls = [
+            f"{user or w['ssh']['user']}@{w['address']}:{_abs(w['home'], path)}" for w in workers
+        ]
+        self.add(
+            f"{src['name']}:sync_script",
+            "sync_script",
+            src["name"],
+            f"rsync {path} to {len(workers)} worker(s) every minute (cron)",
+            {
+                "dir": sdir,
+                "script": posixpath.join(sdir, "rsync-for-carbon-depsync.sh"),
+                "workers_file": posixpath.join(sdir, "workers-list.txt"),
+                "workers": worker_urls,
+                "worker_ports": [w["ssh"]["port"] for w in workers],
+                "source": _abs(src["home"], path),
+                "key": self.a.sync.key,
+                "exclude": list(spec.exclude),
+                "log": "/tmp/carbon-rsync-logs/logs.txt",
+                "lock": posixpath.join(sdir, "depsync-lock"),
+                "cron": "* * * * *",
+            },
+            spec.rows,
+            list(self.waits),
+        )

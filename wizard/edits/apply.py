@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wizard.edits import jsonedit, textops, xmlops
+from wizard.edits import jsonedit, locate, textops, xmlops
 from wizard.edits.model import XML_OPS, Edit, EditOutcome, EditResult, plain
 from wizard.edits.xmlfile import XmlDoc
 from wizard.errors import Where, WizardError, step_failed
@@ -38,7 +38,12 @@ def _apply_xml(path: str, content: bytes, edits: list[Edit], host: str | None) -
     data = content
     outcomes: list[EditOutcome] = []
     doc = XmlDoc(data, host=host, path=path)
-    for edit in edits:
+    absent: set[int] = set()
+    for i, edit in enumerate(edits):
+        if edit.optional and not _present(doc, edit):
+            absent.add(i)
+            outcomes.append(EditOutcome(edit, False, "not present, left as is"))
+            continue
         change = xmlops.OPS[edit.op](doc, edit)
         new = doc.serialize(change.patches) if change.patches else data
         outcomes.append(
@@ -48,10 +53,16 @@ def _apply_xml(path: str, content: bytes, edits: list[Edit], host: str | None) -
             doc = _reparse(new, host, path)
         data = new
     if data != content:
-        for edit in edits:
-            if not xmlops.reads_back(doc, edit):
+        for i, edit in enumerate(edits):
+            if i not in absent and not xmlops.reads_back(doc, edit):
                 raise _not_read_back(edit, host, path)
     return EditResult(path, host, content, data, outcomes)
+
+
+def _present(doc: XmlDoc, edit: Edit) -> bool:
+    """Whether an optional edit's target exists (``/@attr`` locators: its element)."""
+    locator = edit.locator.rsplit("/@", 1)[0] if "/@" in edit.locator else edit.locator
+    return bool(locate.elements(doc, locator))
 
 
 def _reparse(data: bytes, host: str | None, path: str) -> XmlDoc:

@@ -21,7 +21,7 @@ NSMAP: dict[str, str] = {
     "svns": "http://org.wso2.securevault/configuration",
 }
 
-_FIELDS = ("op", "locator", "value", "attr", "after", "parent", "match", "secret")
+_FIELDS = ("op", "locator", "value", "attr", "after", "parent", "match", "secret", "optional")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Edit:
     parent: str | None = None
     match: str | None = None
     secret: bool = False
+    optional: bool = False  # set/attr/verify: a locator that finds nothing is reported, not an error
 
     def __post_init__(self) -> None:
         if self.op not in OPS:

@@ -23,7 +23,7 @@ COMMAND_MODULES = (
     "wizard.cli_lab",
     "wizard.cli_plan",
     "wizard.cli_sessions",
-    "wizard.cli_run",
+    "wizard.cli_apply",
 )
 
 
@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `carbon-wizard plan ... | head`
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # never a bare traceback for the user
         if args.debug:
             traceback.print_exc()

@@ -213,7 +213,7 @@ class Executor:
             elif self.ctx.check_mode:
                 state, outcome = "would-change", before
             else:
-                handler.apply(step, self.ctx)
+                applied = handler.apply(step, self.ctx)
                 after = handler.check(step, self.ctx)
                 if not after.satisfied:
                     raise WizardError(
@@ -221,7 +221,8 @@ class Executor:
                         f"{after.message}",
                         exit_code=EXIT_STEP_FAILED,
                     )
-                state, outcome = "changed", before
+                message = applied.message if applied and applied.message else "changed"
+                state, outcome = "changed", Outcome(True, message, before.diff)
         except WizardError as exc:
             seconds = time.monotonic() - start
             self._journal("failed", step, message=exc.render(), seconds=seconds)

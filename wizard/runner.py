@@ -1,0 +1,225 @@
+"""Everything a run needs around the executor: host targets from the answers, secrets
+resolved up front (a missing one fails before any change), host keys verified in one
+batch, one connection per host, and drift checks on resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from wizard.answers import Answers
+from wizard.connectors.base import HostTarget, Transport
+from wizard.connectors.hostkeys import (
+    CHANGED,
+    UNKNOWN,
+    HostKeyStatus,
+    HostKeyStore,
+    changed_error,
+    require_trusted,
+    scan_host_keys,
+)
+from wizard.connectors.pool import ConnectionCache, open_transport
+from wizard.errors import EXIT_STEP_FAILED, WizardError, bad_input
+from wizard.executor import Event, Executor, RunContext, Summary
+from wizard.plan import Plan, Step
+from wizard.secretrefs import paths as token_paths
+from wizard.secrets import Prompter, Secret, resolve
+from wizard.session import Session
+
+ConfirmKeys = Callable[[list[HostKeyStatus]], bool]
+
+
+def _ssh_target(
+    name: str, address: str, ssh: Any, resolve_secret: Callable[[str], Secret]
+) -> HostTarget:
+    transport = getattr(ssh, "transport", "ssh")
+    password = getattr(ssh, "password", None)
+    sudo_password = getattr(ssh, "sudo_password", None)
+    return HostTarget(
+        name=name,
+        address=address,
+        port=ssh.port,
+        user=ssh.user,
+        transport=transport,
+        key_file=str(ssh.key) if ssh.key else None,
+        password=resolve_secret(password) if password else None,
+        use_agent=ssh.key is None and password is None,
+        sudo=ssh.sudo,
+        sudo_password=resolve_secret(sudo_password) if sudo_password else None,
+        host_key=ssh.host_key,
+    )
+
+
+def answer_value(answers: Answers, path: str) -> Any:
+    """The raw answer at a dotted path (``db.password``, ``db.databases.am.password``)."""
+    node: Any = answers.model_dump(mode="json", by_alias=True)
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise bad_input(
+                f"the plan needs the secret {path}, which the answers do not give",
+                fix=f"add {path}: env:NAME (or file:PATH, prompt)",
+                field=path,
+            )
+    return node
+
+
+class Secrets:
+    """Answer path -> resolved :class:`Secret`, resolved once."""
+
+    def __init__(self, answers: Answers, prompter: Prompter | None) -> None:
+        self.answers = answers
+        self.prompter = prompter
+        self._cache: dict[str, Secret] = {}
+
+    def secret(self, path: str) -> Secret:
+        if path not in self._cache:
+            ref = answer_value(self.answers, path)
+            if not isinstance(ref, str):
+                raise bad_input(
+                    f"the plan needs the secret {path}, which is not set",
+                    fix=f"add {path}: env:NAME (or file:PATH, prompt)",
+                    field=path,
+                )
+            self._cache[path] = resolve(ref, path, self.prompter)
+        return self._cache[path]
+
+    def by_ref(self, ref: str) -> Secret:
+        return resolve(ref, "ssh", self.prompter)
+
+    def value(self, path: str) -> str:
+        return self.secret(path).reveal()
+
+    def resolve_all(self, plan: Plan) -> None:
+        for path in token_paths(plan.to_json()):
+            self.secret(path)
+
+
+def host_targets(answers: Answers, secrets: Secrets) -> dict[str, HostTarget]:
+    targets = {n.name: _ssh_target(n.name, n.address, n.ssh, secrets.by_ref) for n in answers.nodes}
+    if answers.lb is not None:
+        lb = answers.lb
+        targets[lb.name] = _ssh_target(lb.name, lb.address, lb.ssh, secrets.by_ref)
+    return targets
+
+
+class Runner:
+    """One run of a plan against real hosts and a real database server."""
+
+    def __init__(
+        self,
+        answers: Answers,
+        plan: Plan,
+        session: Session,
+        *,
+        prompter: Prompter | None = None,
+        parallelism: int = 8,
+        user_known_hosts: str | Path | None = "~/.ssh/known_hosts",
+    ) -> None:
+        self.answers = answers
+        self.plan = plan
+        self.session = session
+        self.parallelism = parallelism
+        self.secrets = Secrets(answers, prompter)
+        self.targets = host_targets(answers, self.secrets)
+        self.store = HostKeyStore(session.known_hosts, user_file=user_known_hosts)
+        self.cache = ConnectionCache(lambda t: open_transport(t, self.store))
+        self.resources: dict[str, Any] = {}
+
+    # before anything changes ------------------------------------------------
+    def plan_hosts(self) -> list[HostTarget]:
+        names = [h for h in self.plan.hosts() if h in self.targets]
+        return [self.targets[n] for n in names]
+
+    def verify_host_keys(
+        self, *, accept_new: bool = False, confirm: ConfirmKeys | None = None
+    ) -> list[HostKeyStatus]:
+        """Scan every host at once; a changed key stops here, before any write.
+
+        Unknown keys are pinned when ``accept_new`` or when ``confirm`` (shown all of them
+        in one batch) says yes; otherwise the run stops with their fingerprints.
+        """
+        statuses = scan_host_keys(self.plan_hosts(), self.store, parallelism=self.parallelism)
+        for s in statuses:
+            if s.state == CHANGED:
+                raise changed_error(s, self.store)
+        unknown = [s for s in statuses if s.state == UNKNOWN]
+        if unknown and not accept_new and confirm is not None:
+            accept_new = confirm(unknown)
+        return require_trusted(statuses, self.store, accept_new=accept_new)
+
+    def transport(self, host: str) -> Transport:
+        target = self.targets.get(host)
+        if target is None:
+            raise WizardError(
+                f"the plan names host {host!r}, which the answers do not define",
+                exit_code=EXIT_STEP_FAILED,
+            )
+        return self.cache.get(target)
+
+    def context(self, *, check_mode: bool = False) -> RunContext:
+        self.resources.setdefault("answers", self.answers)
+        return RunContext(
+            check_mode=check_mode,
+            session_id=self.session.meta.id,
+            transport=self.transport,
+            secret=self.secrets.value,
+            resources=self.resources,
+        )
+
+    # running -----------------------------------------------------------------
+    def drifted(self, handlers: dict[str, Any]) -> list[tuple[Step, str]]:
+        """Finished file steps (same fingerprint) whose file changed since we wrote it."""
+        finished = self.session.journal.finished()
+        ctx = self.context(check_mode=True)
+        out = []
+        for step in self.plan.steps:
+            done = finished.get(step.id)
+            if not done or done.fingerprint != step.fingerprint:
+                continue
+            if step.kind not in ("file_edit", "hosts_entry") or step.kind not in handlers:
+                continue
+            outcome = handlers[step.kind].check(step, ctx)
+            if not outcome.satisfied:
+                out.append((step, outcome.diff))
+        return out
+
+    def execute(
+        self,
+        handlers: dict[str, Any],
+        *,
+        selected: set[str] | None = None,
+        check_mode: bool = False,
+        on_event: Callable[[Event], None] | None = None,
+        executor_hook: Callable[[Executor], None] | None = None,
+    ) -> Summary:
+        executor = Executor(
+            self.plan,
+            handlers,
+            journal=self.session.journal,
+            context=self.context(check_mode=check_mode),
+            parallelism=self.parallelism,
+            on_event=on_event,
+        )
+        if executor_hook:
+            executor_hook(executor)
+        return executor.run(selected)
+
+    def close(self) -> None:
+        for close in self.resources.pop("closers", []):
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        self.cache.close_all()
+
+
+def unknown_keys_text(statuses: Sequence[HostKeyStatus]) -> str:
+    lines = ["New SSH host keys (not in known_hosts, not pinned in the answers):"]
+    for s in statuses:
+        lines.append(f"  {s.name:<12} {s.address}:{s.port}  {s.key_type}  {s.fingerprint}")
+    return "\n".join(lines)

@@ -1,0 +1,25 @@
+"""Step handlers: for each plan step kind, ``check`` (is it in place?) and ``apply``.
+
+``handlers()`` gathers them from the modules of this package; each module exports a
+``HANDLERS`` mapping of step kind to handler.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+MODULES = ("files", "driver", "nodes", "database", "tls", "lb")
+
+
+def handlers() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in MODULES:
+        try:
+            module = importlib.import_module(f"wizard.steps.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"wizard.steps.{name}":
+                raise
+            continue
+        found.update(module.HANDLERS)
+    return found

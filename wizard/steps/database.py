@@ -1,0 +1,131 @@
+"""``database`` and ``dbscript`` steps on the MySQL/MariaDB server.
+
+One admin connection per server is opened on first use and shared by the steps (they all
+run on plan host ``db``, one at a time). Passwords go to SQL as parameters only.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from wizard.connectors.mysql import MySQL
+from wizard.connectors.mysql_checks import Change, Report
+from wizard.dbscripts import apply_script, check_script, load_script
+from wizard.executor import Outcome, RunContext
+from wizard.plan import Step
+from wizard.secretrefs import substitute
+from wizard.secrets import Secret
+
+_TLS = {
+    "disabled": "off",
+    "preferred": "preferred",
+    "required": "required",
+    "verify": "verify-identity",
+}
+_lock = threading.Lock()
+
+
+def _secret(value: str, ctx: RunContext) -> Secret:
+    return Secret(substitute(value, ctx.secret))
+
+
+def admin_connection(step: Step, ctx: RunContext) -> MySQL:
+    server = step.inputs["server"]
+    key = ("mysql", server["host"], server["port"], step.inputs["admin_user"])
+    with _lock:
+        db = ctx.resources.get(key)
+        if db is None:
+            db = MySQL(
+                server["host"],
+                server["port"],
+                step.inputs["admin_user"],
+                _secret(step.inputs["admin_password"], ctx),
+                tls=_TLS.get(server.get("tls", "preferred"), "preferred"),  # type: ignore[arg-type]
+                ca=server.get("ca"),
+            )
+            db.connect()
+            db.preflight()
+            ctx.resources[key] = db
+            ctx.resources.setdefault("closers", []).append(db.close)
+    return db
+
+
+def _pending(reports: list[Report]) -> list[Report]:
+    return [r for r in reports if r.change is not Change.UNCHANGED]
+
+
+class DatabaseHandler:
+    """The database, the application user on each allowed host, and its grants."""
+
+    def _plan(self, step: Step, ctx: RunContext, act: bool) -> list[Report]:
+        i = step.inputs
+        db = admin_connection(step, ctx)
+        password = _secret(i["password"], ctx)
+        out: list[Report] = []
+        if act:
+            out.append(
+                db.ensure_database(
+                    i["name"],
+                    charset=i.get("charset", "latin1"),
+                    collation=i.get("collation") or _collation(i),
+                )
+            )
+        else:
+            out.append(
+                db.check_database(
+                    i["name"],
+                    charset=i.get("charset", "latin1"),
+                    collation=i.get("collation") or _collation(i),
+                )
+            )
+        for host in i.get("user_hosts", []):
+            if act:
+                out.append(db.ensure_user(i["user"], host, password))
+                out.append(db.ensure_grant(i["name"], i["user"], host))
+            else:
+                out.append(db.check_user(i["user"], host, password))
+                out.append(db.check_grant(i["name"], i["user"], host))
+        return out
+
+    def check(self, step: Step, ctx: RunContext) -> Outcome:
+        pending = _pending(self._plan(step, ctx, act=False))
+        return Outcome(not pending, "; ".join(str(r) for r in pending) or "unchanged")
+
+    def apply(self, step: Step, ctx: RunContext) -> Outcome:
+        done = _pending(self._plan(step, ctx, act=True))
+        return Outcome(True, "; ".join(str(r) for r in done))
+
+
+def _collation(inputs: dict[str, Any]) -> str:
+    charset = inputs.get("charset", "latin1")
+    return {
+        "latin1": "latin1_swedish_ci",
+        "utf8": "utf8_general_ci",
+        "utf8mb4": "utf8mb4_general_ci",
+    }.get(charset, f"{charset}_general_ci")
+
+
+class DbscriptHandler:
+    """The product's dbscript, read from a node's pack, run once into its database."""
+
+    def _script(self, step: Step, ctx: RunContext) -> Any:
+        node, path = step.inputs["source_node"], step.inputs["script"]
+        return load_script(path, read=ctx.transport(node).read, origin=f"{node}:{path}")
+
+    def check(self, step: Step, ctx: RunContext) -> Outcome:
+        db = admin_connection(step, ctx)
+        report = check_script(
+            db, step.inputs["database"], self._script(step, ctx), step.inputs.get("markers")
+        )
+        return Outcome(report.change is Change.UNCHANGED, str(report))
+
+    def apply(self, step: Step, ctx: RunContext) -> Outcome:
+        db = admin_connection(step, ctx)
+        report = apply_script(
+            db, step.inputs["database"], self._script(step, ctx), step.inputs.get("markers")
+        )
+        return Outcome(True, str(report))
+
+
+HANDLERS = {"database": DatabaseHandler(), "dbscript": DbscriptHandler()}

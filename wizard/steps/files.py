@@ -1,0 +1,115 @@
+"""``file_edit`` and ``hosts_entry`` steps: catalog edits applied to files on a host.
+
+check: read the file (or the file it is created from), apply the edits in memory, and
+compare. apply: the same, then an atomic write with one backup per file per session.
+Secret tokens are substituted only in memory, right before the bytes go to the host;
+diffs are masked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wizard.edits import apply_edits
+from wizard.edits.model import Edit, EditResult
+from wizard.errors import EXIT_STEP_FAILED, WizardError, step_failed
+from wizard.executor import Outcome, RunContext
+from wizard.plan import Step
+from wizard.secretrefs import has_token, substitute
+
+
+def backup_suffix(session_id: str) -> str:
+    return f".carbon-wizard-{session_id}.bak"
+
+
+def _resolved(value: Any, ctx: RunContext) -> Any:
+    if isinstance(value, str):
+        return substitute(value, ctx.secret) if has_token(value) else value
+    if isinstance(value, dict):
+        return {k: _resolved(v, ctx) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, ctx) for v in value]
+    return value
+
+
+def edits_of(step: Step, ctx: RunContext) -> list[Edit]:
+    out = []
+    for raw in step.inputs.get("edits", []):
+        data = dict(raw)
+        if has_token(data.get("value")):
+            data["value"] = _resolved(data["value"], ctx)
+            data["secret"] = True
+        out.append(Edit.from_mapping(data))
+    return out
+
+
+class FileEditHandler:
+    """Edits of one file on one host (XML, site.json, properties, hosts block)."""
+
+    def _compute(self, step: Step, ctx: RunContext) -> tuple[EditResult, bool]:
+        path = step.inputs["path"]
+        transport = ctx.transport(step.host)
+        st = transport.stat(path)
+        created = False
+        if st.exists:
+            content = transport.read(path)
+        elif step.inputs.get("create_from"):
+            source = step.inputs["create_from"]
+            if not transport.exists(source):
+                raise step_failed(
+                    f"cannot create {path}: its source {source} does not exist",
+                    fix="check the product home in the answers (product.home / nodes[].home)",
+                    host=step.host,
+                    file=source,
+                )
+            content = transport.read(source)
+            created = True
+        elif step.kind == "hosts_entry":
+            content = b""
+            created = True
+        else:
+            raise step_failed(
+                f"{path} does not exist",
+                fix="check the product home in the answers and that the pack is unpacked there",
+                host=step.host,
+                file=path,
+            )
+        result = apply_edits(path, content, edits_of(step, ctx), host=step.host)
+        if created:
+            result.before = b""  # the whole file is new on this host
+        return result, created
+
+    def check(self, step: Step, ctx: RunContext) -> Outcome:
+        result, created = self._compute(step, ctx)
+        if not result.changed:
+            return Outcome(True, "unchanged")
+        what = "would create" if created else "would change"
+        n = sum(1 for o in result.outcomes if o.changed)
+        return Outcome(False, f"{what} {step.inputs['path']} ({n} edits)", result.diff())
+
+    def apply(self, step: Step, ctx: RunContext) -> Outcome:
+        result, created = self._compute(step, ctx)
+        if not result.changed:
+            return Outcome(True, "unchanged")
+        transport = ctx.transport(step.host)
+        path = step.inputs["path"]
+        mode = None
+        if created:
+            source = step.inputs.get("create_from")
+            mode = transport.stat(source).perm if source else 0o644
+        try:
+            transport.write_atomic(
+                path,
+                result.content,
+                mode=mode,
+                backup_suffix=None if created else backup_suffix(ctx.session_id),
+            )
+        except WizardError:
+            raise
+        except OSError as exc:
+            raise WizardError(f"cannot write {path}: {exc}", exit_code=EXIT_STEP_FAILED) from exc
+        ctx.resources.setdefault("changed_hosts", set()).add(step.host)
+        return Outcome(True, "created" if created else "changed")
+
+
+HANDLERS = {"file_edit": FileEditHandler(), "hosts_entry": FileEditHandler()}

@@ -1,0 +1,224 @@
+"""Node steps: ``preflight`` (can this host run the product?), ``start`` and ``wait``.
+
+Readiness (CHECKLIST C8): the process is alive, ``WSO2 Carbon started in`` is in the log
+after the start mark, every readiness port accepts, the console answers 200 where there is
+one, and clustered nodes have seen the expected number of members. A process that dies
+while we wait fails the step at once with the log's tail.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import ssl
+import time
+import urllib.request
+from typing import Any
+
+from wizard.errors import EXIT_STEP_FAILED, WizardError, step_failed
+from wizard.executor import Outcome, RunContext
+from wizard.plan import Step
+from wizard.wait import Timeout, poll
+
+# Files whose change needs a restart of a running node.
+CONFIG_DIRS = (
+    "repository/conf",
+    "repository/components/lib",
+    "repository/resources/security",
+    "repository/deployment/server/eventpublishers",
+    "repository/deployment/server/jaggeryapps",
+)
+LOG_TAIL_LINES = 25
+PID_DEADLINE = 20.0
+
+
+def _q(text: str) -> str:
+    return shlex.quote(text)
+
+
+class PreflightHandler:
+    """Checks only: product home, start script, Java, and the DB port seen from the node."""
+
+    def _problems(self, step: Step, ctx: RunContext) -> list[str]:
+        t = ctx.transport(step.host)
+        home, java = step.inputs["home"], step.inputs.get("java_home")
+        script = [
+            f"test -d {_q(home)} || echo 'product home {home} does not exist'",
+            f"test -x {_q(home)}/bin/wso2server.sh || echo '{home}/bin/wso2server.sh is missing'",
+        ]
+        if java:
+            script.append(f"test -x {_q(java)}/bin/java || echo 'no Java at {java}/bin/java'")
+        for hp in step.inputs.get("tcp", []):
+            h, _, p = hp.rpartition(":")
+            script.append(
+                f"timeout 3 bash -c {_q(f'</dev/tcp/{h}/{p}')} 2>/dev/null "
+                f"|| echo 'cannot reach {hp} from this host (firewall, bind-address?)'"
+            )
+        res = t.run("; ".join(script), timeout=30)
+        return [line for line in res.out.splitlines() if line.strip()]
+
+    def check(self, step: Step, ctx: RunContext) -> Outcome:
+        problems = self._problems(step, ctx)
+        return Outcome(not problems, "; ".join(problems) or "ready for setup")
+
+    def apply(self, step: Step, ctx: RunContext) -> Outcome:
+        problems = self._problems(step, ctx)
+        raise step_failed(
+            "; ".join(problems),
+            fix="install Java / unpack the product / open the DB port, then resume",
+            host=step.host,
+        )
+
+
+def _pidfile(home: str) -> str:
+    return f"{home.rstrip('/')}/wso2carbon.pid"
+
+
+def _home(step: Step) -> str:
+    """The product home: given to start steps, derived from the log path for waits."""
+    if "home" in step.inputs:
+        return step.inputs["home"]
+    return step.inputs["log"].rsplit("/repository/logs/", 1)[0]
+
+
+def _state(step: Step, ctx: RunContext) -> tuple[bool, bool]:
+    """(running, config newer than the running process)."""
+    home = _home(step)
+    pid = _pidfile(home)
+    dirs = " ".join(_q(f"{home}/{d}") for d in CONFIG_DIRS)
+    script = (
+        f'if test -e {_q(pid)} && kill -0 "$(cat {_q(pid)})" 2>/dev/null; then echo running; '
+        f"find {dirs} -newer {_q(pid)} -type f 2>/dev/null | head -1; fi"
+    )
+    out = ctx.transport(step.host).run(script, timeout=30).out.splitlines()
+    running = bool(out) and out[0] == "running"
+    return running, running and len(out) > 1
+
+
+def _log_size(step: Step, ctx: RunContext, log: str) -> int:
+    st = ctx.transport(step.host).stat(log)
+    return st.size if st.exists else 0
+
+
+class StartHandler:
+    def check(self, step: Step, ctx: RunContext) -> Outcome:
+        running, stale = _state(step, ctx)
+        if running and not stale:
+            return Outcome(True, "running")
+        if running:
+            return Outcome(False, "running with older configuration: would restart")
+        return Outcome(False, "not running: would start")
+
+    def apply(self, step: Step, ctx: RunContext) -> Outcome:
+        inputs = step.inputs
+        running, _ = _state(step, ctx)
+        log = f"{inputs['home'].rstrip('/')}/repository/logs/wso2carbon.log"
+        ctx.resources.setdefault("start_marks", {})[step.host] = _log_size(step, ctx, log)
+        args = list(inputs.get("args", []))
+        if inputs.get("optimize"):
+            args.insert(0, "--optimize")
+        action = "restart" if running else "start"
+        env = {"JAVA_HOME": inputs["java_home"]} if inputs.get("java_home") else None
+        if inputs.get("jvm_opts"):
+            env = {**(env or {}), "JAVA_OPTS": " ".join(inputs["jvm_opts"])}
+        res = ctx.transport(step.host).run([inputs["command"], action, *args], env=env, timeout=120)
+        res.check(f"{inputs['command']} {action}", host=step.host)
+        try:  # the pid file appears once the daemon runs
+            poll(lambda: _state(step, ctx)[0], deadline=PID_DEADLINE, what="pid file", interval=0.1)
+        except Timeout:
+            raise step_failed(
+                f"{inputs['command']} {action} returned but no process is running "
+                f"(no live pid in {_pidfile(inputs['home'])}); output: {res.out.strip()[-300:]}",
+                fix=f"look at {log}",
+                host=step.host,
+            ) from None
+        return Outcome(True, f"{action}ed")
+
+
+class WaitHandler:
+    def _mark(self, step: Step, ctx: RunContext) -> int:
+        return ctx.resources.get("start_marks", {}).get(step.host, 0)
+
+    def _log_since_mark(self, step: Step, ctx: RunContext) -> str:
+        t = ctx.transport(step.host)
+        log = step.inputs["log"]
+        start = self._mark(step, ctx) + 1
+        res = t.run(f"tail -c +{start} {_q(log)} 2>/dev/null", timeout=30)
+        return res.out
+
+    def _ready(self, step: Step, ctx: RunContext) -> tuple[bool, str]:
+        inputs = step.inputs
+        running, _ = _state(step, ctx)
+        if not running:
+            return False, "process is not running"
+        text = self._log_since_mark(step, ctx)
+        if inputs["marker"] not in text:
+            return False, "not started yet (no start line in the log)"
+        for name, port in inputs.get("ports", {}).items():
+            try:
+                socket.create_connection((inputs["address"], port), timeout=2).close()
+            except OSError:
+                return False, f"{name} port {port} does not accept connections"
+        url = inputs.get("console_url")
+        if url and not _console_ok(url):
+            return False, f"{url} does not answer 200"
+        members = inputs.get("members")
+        if members and text.count("Member joined") < members - 1:
+            return False, f"waiting for {members} cluster members"
+        return True, "ready"
+
+    def check(self, step: Step, ctx: RunContext) -> Outcome:
+        ok, why = self._ready(step, ctx)
+        return Outcome(ok, why)
+
+    def apply(self, step: Step, ctx: RunContext) -> Outcome:
+        deadline = float(ctx.resources.get("wait_timeout") or step.inputs.get("timeout") or 600)
+        state: dict[str, Any] = {"why": ""}
+
+        def probe() -> bool:
+            ok, why = self._ready(step, ctx)
+            state["why"] = why
+            if not ok and why == "process is not running":
+                raise self._died(step, ctx)
+            return ok
+
+        start = time.monotonic()
+        try:
+            poll(probe, deadline=deadline, what=f"{step.host} readiness", interval=0.2)
+        except Timeout as exc:
+            raise WizardError(
+                f"{step.host} is not ready after {exc.seconds:.0f}s: {state['why']}\n"
+                + self._tail(step, ctx),
+                fix="look at the log above; fix the cause and resume (a slow host may need "
+                "a longer start timeout)",
+                exit_code=EXIT_STEP_FAILED,
+            ) from None
+        return Outcome(True, f"ready in {time.monotonic() - start:.1f}s")
+
+    def _tail(self, step: Step, ctx: RunContext) -> str:
+        lines = self._log_since_mark(step, ctx).splitlines()[-LOG_TAIL_LINES:]
+        return "log tail:\n" + "\n".join(f"  {line}" for line in lines)
+
+    def _died(self, step: Step, ctx: RunContext) -> WizardError:
+        text = self._log_since_mark(step, ctx)
+        errors = [line for line in text.splitlines() if " ERROR " in line or "ERROR {" in line]
+        headline = errors[0].strip() if errors else "the process exited"
+        return WizardError(
+            f"{step.host} stopped while starting: {headline}\n" + self._tail(step, ctx),
+            fix="fix the cause shown in the log, then resume",
+            exit_code=EXIT_STEP_FAILED,
+        )
+
+
+def _console_ok(url: str) -> bool:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the node's own cert; identity is not the question
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=3) as resp:  # noqa: S310
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+HANDLERS = {"preflight": PreflightHandler(), "start": StartHandler(), "wait": WaitHandler()}

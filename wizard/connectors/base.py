@@ -1,0 +1,197 @@
+"""The transport protocol that SSH and local connectors both implement.
+
+A transport knows one host: it reads and writes files there and runs commands.
+It knows nothing of plans or screens. Secrets go to commands through stdin only;
+the command line (which every user of the host can see in ``ps``) never holds one.
+"""
+
+from __future__ import annotations
+
+import shlex
+import stat as stat_mod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from wizard.errors import step_failed
+from wizard.secrets import Secret, redact
+
+# Suffix of the temporary file written next to the target by write_atomic.
+TMP_MARK = ".cw-tmp-"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command did: exit code, stdout and stderr (decoded, undecodable bytes replaced)."""
+
+    rc: int
+    out: str
+    err: str
+    raw_out: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+    def check(self, what: str, *, host: str | None = None, fix: str | None = None) -> Result:
+        """Return self when rc == 0, else raise a WizardError quoting stderr (redacted)."""
+        if self.rc != 0:
+            detail = redact((self.err or self.out).strip())[-800:]
+            raise step_failed(
+                f"{what} failed (exit {self.rc})" + (f": {detail}" if detail else ""),
+                fix=fix or "see the message above; fix the cause on the host and run again",
+                host=host,
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """``stat`` of a path; ``exists`` is False (and the rest zero) when it is missing."""
+
+    exists: bool
+    mode: int = 0  # full st_mode (type and permission bits)
+    uid: int = 0
+    gid: int = 0
+    size: int = 0
+    mtime: float = 0.0
+
+    @property
+    def perm(self) -> int:
+        """Permission bits only, e.g. 0o644."""
+        return stat_mod.S_IMODE(self.mode)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.exists and stat_mod.S_ISDIR(self.mode)
+
+    @property
+    def is_link(self) -> bool:
+        return self.exists and stat_mod.S_ISLNK(self.mode)
+
+
+MISSING = FileStat(exists=False)
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    """How to reach one host. Passwords are :class:`Secret` values, never plain strings.
+
+    ``transport`` is ``ssh`` or ``local`` (a product home on the machine running the wizard).
+    ``host_key`` pins the server key: ``"ssh-ed25519 AAAA..."`` or ``"SHA256:..."``.
+    """
+
+    name: str
+    address: str = "127.0.0.1"
+    port: int = 22
+    user: str = ""
+    transport: str = "ssh"
+    key_file: str | None = None
+    key_passphrase: Secret | None = field(default=None, compare=False)
+    password: Secret | None = field(default=None, compare=False)
+    use_agent: bool = False
+    sudo: bool = False
+    sudo_password: Secret | None = field(default=None, compare=False)
+    host_key: str | None = None
+    connect_timeout: float = 10.0
+
+    @property
+    def endpoint(self) -> str:
+        """``user@address:port`` for messages."""
+        user = f"{self.user}@" if self.user else ""
+        return f"{user}{self.address}:{self.port}"
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """File and command access to one host."""
+
+    host: str
+
+    def read(self, path: str) -> bytes: ...
+
+    def stat(self, path: str) -> FileStat: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def write_atomic(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        mode: int | None = None,
+        backup_suffix: str | None = None,
+    ) -> None: ...
+
+    def run(
+        self,
+        cmd: list[str] | str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        sudo: bool | None = None,
+    ) -> Result:
+        """Run a command (a list is quoted with shlex, a string is shell text).
+
+        Secrets only through ``stdin``. ``sudo`` (default: the host's setting) runs it as root.
+        """
+        ...
+
+    def mkdir_p(self, path: str, mode: int = 0o755) -> None: ...
+
+    def symlink(self, target: str, link: str) -> None: ...
+
+    def listdir(self, path: str) -> list[str]: ...
+
+    def put_file(self, local: str | Path, remote: str, mode: int | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def shell_command(cmd: list[str] | str, env: Mapping[str, str] | None = None) -> str:
+    """One shell command line: a list is quoted with shlex; a string is taken as shell text.
+
+    ``env`` is for plain settings (JAVA_HOME, ...), never secrets: it shows in ``ps``.
+    """
+    text = cmd if isinstance(cmd, str) else shlex.join(cmd)
+    if env:
+        for key in env:
+            if not key.isidentifier():
+                raise ValueError(f"bad environment variable name: {key!r}")
+        assigns = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+        text = f"env {assigns} sh -c {shlex.quote(text)}"
+    return text
+
+
+def sudo_command(text: str, *, with_password: bool) -> str:
+    """Wrap shell text to run as root through sudo.
+
+    With a password, sudo reads it from stdin (``-S``, empty prompt) and ignores cached
+    credentials (``-k``) so that the first stdin line is always consumed by sudo, never by
+    the command. Without one, sudo must not ask (``-n``).
+    """
+    flags = "-k -S -p ''" if with_password else "-n"
+    return f"sudo {flags} -- sh -c {shlex.quote(text)}"
+
+
+def sudo_install_script(tmp: str, path: str, uid: int, gid: int, mode: int) -> str:
+    """Shell text that moves an uploaded temp file into place as root, atomically.
+
+    ``install`` copies it next to the target with owner and mode, then ``mv`` renames it
+    over the target (atomic in one directory), then the upload is removed.
+    """
+    parent = str(Path(path).parent)
+    staged = f"{parent}/.{Path(path).name}{TMP_MARK}sudo"
+    q = shlex.quote
+    return (
+        f"set -e; install -o {uid} -g {gid} -m {mode:o} {q(tmp)} {q(staged)}; "
+        f"sync {q(staged)} 2>/dev/null || true; mv -f {q(staged)} {q(path)}; rm -f {q(tmp)}"
+    )
+
+
+def sudo_backup_script(path: str, backup: str) -> str:
+    """Shell text copying ``path`` to ``backup`` keeping owner, mode and times, once."""
+    q = shlex.quote
+    return f"test -e {q(backup)} || cp -p -- {q(path)} {q(backup)}"

@@ -1,0 +1,331 @@
+"""The SSH transport: one paramiko connection per host, reused for SFTP and commands.
+
+A dropped link (EOF, reset, dead transport) reconnects with backoff, verifying the host
+key again, then retries the operation once when it is idempotent (reads, stat, atomic
+writes, uploads). A command that was already started is never re-run.
+"""
+
+from __future__ import annotations
+
+import errno
+import posixpath
+import secrets
+import shlex
+import stat as stat_mod
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import paramiko
+
+from wizard.connectors.base import (
+    MISSING,
+    TMP_MARK,
+    FileStat,
+    Result,
+    shell_command,
+    sudo_backup_script,
+    sudo_command,
+    sudo_install_script,
+)
+from wizard.connectors.ssh_link import SshLink
+from wizard.errors import WizardError, step_failed
+
+T = TypeVar("T")
+CMD_EXTENDED = 200  # paramiko.sftp.CMD_EXTENDED
+
+
+class SshTransport(SshLink):
+    """File and command access to one host over SSH (one connection, one SFTP session)."""
+
+    # -- files -------------------------------------------------------------------------
+
+    def read(self, path: str) -> bytes:
+        def op(sftp: paramiko.SFTPClient) -> bytes:
+            with sftp.open(path, "rb") as fh:
+                fh.prefetch()
+                return fh.read()
+
+        try:
+            return self._sftp_call(f"reading {path}", op)
+        except PermissionError:
+            if not self.target.sudo:
+                raise self._file_error("read", path, "permission denied") from None
+            res = self._sudo(f"cat -- {shlex.quote(path)}")
+            return res.check(f"sudo cat {path}", host=self.host).raw_out
+        except OSError as exc:
+            raise self._file_error("read", path, _reason(exc)) from exc
+
+    def stat(self, path: str) -> FileStat:
+        def op(sftp: paramiko.SFTPClient) -> FileStat:
+            try:
+                a = sftp.stat(path)
+            except FileNotFoundError:
+                return MISSING
+            return FileStat(
+                True, a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0
+            )
+
+        try:
+            return self._sftp_call(f"stat {path}", op)
+        except OSError as exc:
+            raise self._file_error("stat", path, _reason(exc)) from exc
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path).exists
+
+    def write_atomic(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        mode: int | None = None,
+        backup_suffix: str | None = None,
+    ) -> None:
+        path = self._resolve_link(path)  # rewrite what a symlink points to, keep the link
+        st = self.stat(path)
+        if self._needs_sudo(path, st):
+            self._sudo_write(path, data, st, mode, backup_suffix)
+            return
+        if backup_suffix and st.exists and not self.exists(path + backup_suffix):
+            backup = path + backup_suffix
+            self._put_bytes(backup, self.read(path), st, st.perm)
+            self._sftp_call(
+                f"touch {backup}", lambda sftp: sftp.utime(backup, (st.mtime, st.mtime))
+            )
+        self._put_bytes(path, data, st, mode if mode is not None else (st.perm or 0o644))
+
+    def _resolve_link(self, path: str) -> str:
+        def op(sftp: paramiko.SFTPClient) -> str:
+            try:
+                if not stat_mod.S_ISLNK(sftp.lstat(path).st_mode or 0):
+                    return path
+            except FileNotFoundError:
+                return path
+            return sftp.normalize(path)
+
+        try:
+            return self._sftp_call(f"resolving {path}", op)
+        except OSError as exc:
+            raise self._file_error("resolve", path, _reason(exc)) from exc
+
+    def _put_bytes(self, path: str, data: bytes, st: FileStat, mode: int) -> None:
+        def write(fh: paramiko.SFTPFile) -> None:
+            fh.set_pipelined(True)
+            for i in range(0, len(data), 32768):
+                fh.write(data[i : i + 32768])
+
+        self._upload(path, write, st, mode)
+
+    def _upload(
+        self, path: str, write: Callable[[paramiko.SFTPFile], None], st: FileStat, mode: int
+    ) -> None:
+        """Temp file in the same directory -> chmod -> data -> fsync -> chown -> rename."""
+        parent = posixpath.dirname(path) or "."
+        leftovers: list[str] = []
+
+        def op(sftp: paramiko.SFTPClient) -> None:
+            tmp = f"{parent}/.{posixpath.basename(path)}{TMP_MARK}{secrets.token_hex(4)}"
+            leftovers.append(tmp)
+            try:
+                with sftp.open(tmp, "wb") as fh:
+                    fh.chmod(mode)  # before any data: a secret is never world readable
+                    write(fh)
+                    fh.flush()
+                    self._fsync(sftp, fh)
+                mine = sftp.stat(tmp)
+                if st.exists and (st.uid, st.gid) != (mine.st_uid, mine.st_gid):
+                    try:
+                        sftp.chown(tmp, st.uid, st.gid)
+                    except PermissionError:
+                        raise step_failed(
+                            f"cannot keep the owner ({st.uid}:{st.gid}) of {path} when "
+                            f"rewriting it as {self.target.user}",
+                            fix="enable sudo for this host, or log in as the file's owner",
+                            host=self.host,
+                            file=path,
+                        ) from None
+                sftp.posix_rename(tmp, path)
+                leftovers.remove(tmp)
+            except BaseException as exc:
+                if not self._is_link_error(exc):
+                    _quiet_remove(sftp, tmp)
+                    leftovers.remove(tmp)
+                raise
+
+        try:
+            self._sftp_call(f"writing {path}", op)
+        except OSError as exc:
+            raise self._file_error("write", path, _reason(exc)) from exc
+        finally:
+            if leftovers and self._alive():  # temp files of an attempt cut by a dropped link
+                with self._sftp_lock:
+                    for tmp in leftovers:
+                        _quiet_remove(self._sftp_client(), tmp)
+
+    def _fsync(self, sftp: paramiko.SFTPClient, fh: paramiko.SFTPFile) -> None:
+        if not self._fsync_ok:
+            return
+        try:
+            sftp._request(CMD_EXTENDED, "fsync@openssh.com", fh.handle)
+        except OSError:
+            self._fsync_ok = False  # server without the extension
+
+    def put_file(self, local: str | Path, remote: str, mode: int | None = None) -> None:
+        src = Path(local)
+        if mode is None:
+            mode = src.stat().st_mode & 0o7777
+
+        def write(fh: paramiko.SFTPFile) -> None:
+            fh.set_pipelined(True)
+            with src.open("rb") as inp:
+                while chunk := inp.read(32768):
+                    fh.write(chunk)
+
+        self._upload(remote, write, MISSING, mode)
+
+    def mkdir_p(self, path: str, mode: int = 0o755) -> None:
+        def op(sftp: paramiko.SFTPClient) -> None:
+            todo: list[str] = []
+            cur = posixpath.normpath(path)
+            while cur not in ("/", "", "."):
+                try:
+                    sftp.stat(cur)
+                    break
+                except FileNotFoundError:
+                    todo.append(cur)
+                    cur = posixpath.dirname(cur)
+            for d in reversed(todo):
+                try:
+                    sftp.mkdir(d, mode)
+                except OSError:
+                    if not _is_dir(sftp, d):
+                        raise
+
+        try:
+            self._sftp_call(f"mkdir {path}", op)
+        except OSError as exc:
+            raise self._file_error("create directory", path, _reason(exc)) from exc
+
+    def symlink(self, target: str, link: str) -> None:
+        """Make ``link`` point to ``target``; replace an existing symlink atomically."""
+
+        def op(sftp: paramiko.SFTPClient) -> None:
+            try:
+                a = sftp.lstat(link)
+            except FileNotFoundError:
+                a = None
+            if a is not None:
+                if not stat_mod.S_ISLNK(a.st_mode or 0):
+                    raise self._file_error("symlink", link, "exists and is not a symlink")
+                if sftp.readlink(link) == target:
+                    return
+            tmp = f"{link}{TMP_MARK}{secrets.token_hex(4)}"
+            sftp.symlink(target, tmp)
+            try:
+                sftp.posix_rename(tmp, link)
+            except BaseException:
+                _quiet_remove(sftp, tmp)
+                raise
+
+        try:
+            self._sftp_call(f"symlink {link}", op)
+        except OSError as exc:
+            raise self._file_error("symlink", link, _reason(exc)) from exc
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return sorted(self._sftp_call(f"listing {path}", lambda sftp: sftp.listdir(path)))
+        except OSError as exc:
+            raise self._file_error("list", path, _reason(exc)) from exc
+
+    # -- commands ----------------------------------------------------------------------
+
+    def run(
+        self,
+        cmd: list[str] | str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        sudo: bool | None = None,
+    ) -> Result:
+        text = shell_command(cmd, env)
+        if sudo if sudo is not None else self.target.sudo:
+            return self._sudo(text, stdin=stdin, timeout=timeout)
+        return self._exec(text, stdin, timeout)
+
+    # -- sudo --------------------------------------------------------------------------
+
+    def _sudo(
+        self, script: str, *, stdin: bytes | None = None, timeout: float | None = None
+    ) -> Result:
+        pw = self.target.sudo_password
+        if pw is not None and self._sudo_needs_password is None:
+            self._sudo_needs_password = self._exec("sudo -n -k true", None, 30).rc != 0
+        with_pw = pw is not None and bool(self._sudo_needs_password)
+        data = (pw.reveal().encode() + b"\n" + (stdin or b"")) if with_pw and pw else stdin
+        return self._exec(sudo_command(script, with_password=with_pw), data, timeout)
+
+    def _my_uid(self) -> int:
+        if self._uid is None:
+            self._uid = int(self._exec("id -u", None, 30).check("id -u", host=self.host).out)
+        return self._uid
+
+    def _needs_sudo(self, path: str, st: FileStat) -> bool:
+        if not self.target.sudo:
+            return False
+        ref = st if st.exists else self.stat(posixpath.dirname(path) or "/")
+        return ref.exists and ref.uid != self._my_uid()
+
+    def _sudo_write(
+        self, path: str, data: bytes, st: FileStat, mode: int | None, backup_suffix: str | None
+    ) -> None:
+        if backup_suffix and st.exists:
+            self._sudo(sudo_backup_script(path, path + backup_suffix)).check(
+                f"backup of {path}", host=self.host
+            )
+        tmp = f"/tmp/cw-upload-{secrets.token_hex(8)}"
+        self._put_bytes(tmp, data, MISSING, 0o600)
+        if st.exists:
+            uid, gid, perm = st.uid, st.gid, st.perm
+        else:
+            parent = self.stat(posixpath.dirname(path) or "/")
+            uid, gid, perm = parent.uid, parent.gid, 0o644
+        script = sudo_install_script(tmp, path, uid, gid, mode if mode is not None else perm)
+        try:
+            self._sudo(script).check(f"writing {path} through sudo", host=self.host)
+        finally:
+            self._exec(f"rm -f {shlex.quote(tmp)}", None, 30)
+
+    # -- misc --------------------------------------------------------------------------
+
+    def _file_error(self, op: str, path: str, reason: str) -> WizardError:
+        return step_failed(
+            f"cannot {op} {path} as {self.target.user or 'the SSH user'}: {reason}",
+            fix="check the path and its permissions on the host (or enable sudo for this host)",
+            host=self.host,
+            file=path,
+        )
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "no such file or directory"
+    if exc.errno == errno.EACCES:
+        return "permission denied"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _quiet_remove(sftp: paramiko.SFTPClient, path: str) -> None:
+    try:
+        sftp.remove(path)
+    except OSError:
+        pass
+
+
+def _is_dir(sftp: paramiko.SFTPClient, path: str) -> bool:
+    try:
+        return stat_mod.S_ISDIR(sftp.stat(path).st_mode or 0)
+    except OSError:
+        return False

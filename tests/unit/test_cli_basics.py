@@ -23,11 +23,20 @@ def test_help_lists_commands() -> None:
         assert command in out, f"{command} missing from --help"
 
 
-def test_pending_command_says_so_and_fails(capsys) -> None:
-    rc = main(["resume"])
-    err = capsys.readouterr().err
-    assert rc == 1
-    assert "not yet available" in err
+def test_apply_without_terminal_needs_yes(tmp_path, capsys) -> None:
+    from wizard.answers.example import example_yaml
+
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(example_yaml("apim-all-in-one"))
+    rc = main(["--session-dir", str(tmp_path / "s"), "apply", "--answers", str(answers)])
+    assert rc == 2
+    assert "--yes" in capsys.readouterr().err
+
+
+def test_apply_with_missing_answers_file_names_it(tmp_path, capsys) -> None:
+    rc = main(["apply", "--answers", str(tmp_path / "missing.yaml")])
+    assert rc == 2
+    assert "missing.yaml" in capsys.readouterr().err
 
 
 def test_wizard_without_terminal_is_a_clear_error() -> None:

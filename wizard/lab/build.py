@@ -1,0 +1,285 @@
+"""Building a lab: the steps of ``lab up``, run in parallel where they can be.
+
+Addresses and ports are chosen under a machine-wide lock; keystores are made once
+(keytool is slow) while the database initialises, host keys are generated and sshd
+instances start in parallel; product homes are installed in parallel.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from wizard.errors import step_failed
+from wizard.lab import addresses, labfile, mariadb, nginx, sshd, users
+from wizard.lab.hostenv import env_file_text, find_java_home
+
+DRIVER_JAR = "mysql-connector-java-5.1.49.jar"
+
+Progress = Callable[[str], None]
+
+
+class Recorder:
+    """lab.json written as the lab grows, so that down() can undo a failed up()."""
+
+    def __init__(self, dir: Path, lab: dict[str, Any]) -> None:
+        self.dir = dir
+        self.lab = lab
+        self._lock = threading.Lock()
+
+    def update(self, fn: Callable[[dict[str, Any]], None]) -> None:
+        with self._lock:
+            fn(self.lab)
+            labfile.write(self.dir, self.lab)
+
+
+def mkdir(path: Path, mode: int) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, mode)
+    return path
+
+
+def build(
+    dir: Path,
+    rec: Recorder,
+    n_hosts: int,
+    ssh_port: int,
+    db_port: int,
+    pack_from: Path | None,
+    boot_delay: float,
+    say: Progress,
+) -> dict[str, Any]:
+    from wizard.lab import pack  # delivered alongside; imported late so status/down never need it
+
+    java_home = find_java_home()
+    secrets_dir = mkdir(dir / "secrets", 0o700)
+    keys_dir = mkdir(dir / "keys", 0o700)
+    files_dir = mkdir(dir / "files", 0o755)
+    hosts_dir = mkdir(dir / "hosts", 0o755)
+    client_key = keys_dir / "id_ed25519"
+    pool = ThreadPoolExecutor(max_workers=max(4, n_hosts + 2), thread_name_prefix="lab-up")
+    try:
+        keystores_dir = files_dir / "keystores"
+        keystores: Future[Any] = pool.submit(pack.make_stock_keystores, keystores_dir, java_home)
+        with addresses.machine_lock():
+            addrs = addresses.allocate_addresses(
+                n_hosts, addresses.busy_addresses(addresses.listeners())
+            )
+            port = addresses.pick_port(ssh_port, addrs)
+            dbp = addresses.pick_port(db_port, ["127.0.0.1"])
+            say(f"hosts {addrs[0]}..{addrs[-1]} (ssh port {port}), database port {dbp}")
+            db_future = pool.submit(_start_db, dir, secrets_dir, dbp, rec)
+            names = [f"h{a.rsplit('.', 1)[1]}" for a in addrs]
+            sshd_dirs = [mkdir(dir / "sshd" / name, 0o700) for name in names]
+            keygens = [sshd.keygen(client_key, "carbon-wizard-lab")]
+            keygens += [
+                sshd.keygen(sshd.SshdFiles(d).host_key, f"{name}-host")
+                for d, name in zip(sshd_dirs, names, strict=True)
+            ]
+            host_users: list[users.HostUser] = []
+            for addr, name in zip(addrs, names, strict=True):
+                home_dir = hosts_dir / name
+                user = users.ensure_user(addr, home_dir)
+                host_users.append(user)
+                entry = {
+                    "name": name,
+                    "address": addr,
+                    "ssh_port": port,
+                    "user": user.name,
+                    "created_user": user.created,
+                }
+                rec.update(lambda lab, e=entry: lab["hosts"].append(e))
+            sshd.wait_keygen(keygens)
+            os.chmod(client_key, 0o600)
+            client_pub = sshd.public_key_line(client_key)
+            sshd.ensure_privsep_dir()
+            procs_started = []
+            for i, (addr, name, user) in enumerate(zip(addrs, names, host_users, strict=True)):
+                home_dir = hosts_dir / name
+                files = sshd.SshdFiles(sshd_dirs[i])
+                env = {
+                    "JAVA_HOME": str(java_home),
+                    "CARBON_BIND_ADDRESS": addr,
+                    "CARBON_NODE_NAME": name,
+                    "CARBON_FAKE_BOOT_DELAY": f"{boot_delay:g}",
+                }
+                auth = _prepare_home(home_dir, user, client_pub, env)
+                files.config.write_text(
+                    sshd.render_config(
+                        address=addr,
+                        port=port,
+                        host_key=files.host_key,
+                        pid_file=files.pid_file,
+                        authorized_keys=auth,
+                        user=user.name,
+                        env=env,
+                        strict_modes=users.is_root(),
+                    )
+                )
+                proc = sshd.start(files)
+                procs_started.append((proc, files, addr))
+                host_key = sshd.public_key_line(files.host_key)
+
+                def record(
+                    lab: dict[str, Any],
+                    i: int = i,
+                    pid: int = proc.pid,
+                    hk: str = host_key,
+                    hd: Path = home_dir,
+                ) -> None:
+                    lab["hosts"][i].update(
+                        {
+                            "key": str(client_key),
+                            "host_key": hk,
+                            "host_key_fingerprint": sshd.fingerprint(hk),
+                            "sshd_pid": pid,
+                            "env_file": str(hd / ".carbon-env"),
+                        }
+                    )
+
+                rec.update(record)
+            for proc, files, addr in procs_started:
+                sshd.wait_ready(proc, files, addr, port)
+            db_future.result()
+        say(f"{n_hosts} sshd hosts and the database are up")
+        keystores.result()
+        installs = [
+            pool.submit(
+                pack.install_pack,
+                hosts_dir / name / pack.PRODUCT_DIRNAME,
+                keystores=keystores_dir,
+                pack_from=pack_from,
+                boot_delay=boot_delay,
+                owner=(user.uid, user.gid) if users.is_root() else None,
+            )
+            for name, user in zip(names, host_users, strict=True)
+        ]
+        homes = [Path(f.result()) for f in installs]
+        rec.update(
+            lambda lab: [
+                h.update({"home": str(hm)}) for h, hm in zip(lab["hosts"], homes, strict=True)
+            ]
+        )
+        _start_nginx(dir, rec, names[0], addrs[0], host_users[0], port)
+        jar = pack.make_driver_jar(files_dir / DRIVER_JAR)
+        rec.update(lambda lab: lab.update({"driver_jar": str(jar), "java_home": str(java_home)}))
+        answers = _write_answers(dir, rec.lab, say)
+        rec.update(lambda lab: lab.update({"answers": answers, "complete": True}))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return labfile.load(dir)
+
+
+def _prepare_home(home: Path, user: users.HostUser, client_pub: str, env: dict[str, str]) -> Path:
+    """The host user's home: its own, with a root-owned authorized_keys and .carbon-env."""
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o755)
+    ssh_dir = home / ".ssh"
+    ssh_dir.mkdir(exist_ok=True)
+    os.chmod(ssh_dir, 0o755)
+    auth = ssh_dir / "authorized_keys"
+    auth.write_text(client_pub + " carbon-wizard-lab\n")
+    os.chmod(auth, 0o644)
+    env_file = home / ".carbon-env"
+    env_file.write_text(env_file_text(env))
+    os.chmod(env_file, 0o644)
+    if users.is_root():
+        os.chown(home, user.uid, user.gid)
+        os.chown(env_file, user.uid, user.gid)
+        profile = home / ".bashrc"
+        profile.write_text(". ~/.carbon-env\n")
+        os.chown(profile, user.uid, user.gid)
+    return auth
+
+
+def _start_db(dir: Path, secrets_dir: Path, port: int, rec: Recorder) -> None:
+    kind = mariadb.find_server()
+    paths = mariadb.DbPaths(dir / "db")
+    mariadb.init_datadir(kind, paths)
+    pid = mariadb.start(kind, paths, port)
+    password_file = secrets_dir / "db-admin.password"
+    rec.update(
+        lambda lab: lab.update(
+            {
+                "db": {
+                    "flavour": kind.flavour,
+                    "version": kind.version,
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "admin_user": mariadb.ADMIN_USER,
+                    "password_file": str(password_file),
+                    "socket": str(paths.socket),
+                    "pid": pid,
+                }
+            }
+        )
+    )
+    password = mariadb.generate_password()
+    mariadb.write_secret_file(password_file, password)
+    mariadb.create_admin(paths, password)
+    if not mariadb.admin_works("127.0.0.1", port, password):
+        raise step_failed(
+            "the lab's database admin account cannot log in over TCP",
+            fix=f"see {paths.error_log}",
+        )
+
+
+def _start_nginx(
+    dir: Path, rec: Recorder, name: str, address: str, user: users.HostUser, ssh_port: int
+) -> None:
+    prefix = nginx.NginxPrefix(dir / "hosts" / name / "nginx")
+    owner = (user.uid, user.gid) if users.is_root() else None
+    nginx.make_prefix(prefix, owner)
+    https = addresses.pick_port(nginx.HTTPS_PORT, [address], avoid=[ssh_port])
+    http = addresses.pick_port(nginx.HTTP_PORT, [address], avoid=[ssh_port, https])
+    pid = nginx.start(prefix, owner)
+    rec.update(
+        lambda lab: lab.update(
+            {
+                "nginx": {
+                    "host": name,
+                    "address": address,
+                    "https_port": https,
+                    "http_port": http,
+                    "command": str(prefix.command),
+                    "conf_dir": str(prefix.conf_dir),
+                    "prefix": str(prefix.root),
+                    "user": user.name,
+                    "pid": pid,
+                }
+            }
+        )
+    )
+
+
+def _write_answers(dir: Path, lab: dict[str, Any], say: Progress) -> dict[str, str]:
+    """answers/<pattern>.yaml for every catalog pattern, when that part is installed."""
+    try:
+        from wizard import catalog, labanswers  # type: ignore[attr-defined]
+    except ImportError as exc:
+        say(f"no answers files: {exc}")
+        return {}
+    out_dir = mkdir(dir / "answers", 0o755)
+    done: dict[str, str] = {}
+    view = copy.deepcopy(lab)
+    view["complete"] = True
+    secret_files = getattr(labanswers, "lab_secret_files", None)
+    if secret_files is not None:  # the secrets the answers refer to (file: references)
+        for path, make in secret_files(view).items():
+            if not Path(path).exists():
+                mariadb.write_secret_file(Path(path), make())
+    for pattern in catalog.pattern_ids():
+        try:
+            text = labanswers.answers_for_lab(view, pattern)
+        except Exception as exc:  # one broken pattern must not take the lab down
+            say(f"answers for {pattern} could not be made: {exc}")
+            continue
+        path = out_dir / f"{pattern}.yaml"
+        path.write_text(text)
+        done[pattern] = str(path)
+    return done

@@ -163,6 +163,7 @@ class Runner:
 
     def context(self, *, check_mode: bool = False) -> RunContext:
         self.resources.setdefault("answers", self.answers)
+        self.resources.setdefault("hostkeys", self.store)
         return RunContext(
             check_mode=check_mode,
             session_id=self.session.meta.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -38,7 +39,7 @@ def render_value(source: str, context: dict[str, Any], *, where: str = "") -> st
 @lru_cache(maxsize=1)
 def file_env() -> ImmutableSandboxedEnvironment:
     loader = jinja2.FileSystemLoader(str(resources.files("templates")))
-    return ImmutableSandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -46,6 +47,8 @@ def file_env() -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["shquote"] = lambda v: shlex.quote(str(v))
+    return env
 
 
 def render_file(name: str, context: dict[str, Any]) -> str:

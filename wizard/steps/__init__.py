@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-MODULES = ("files", "driver", "nodes", "database", "tls", "lb")
+MODULES = ("files", "driver", "nodes", "database", "sync", "links", "tls", "lb")
 
 
 def handlers() -> dict[str, Any]:

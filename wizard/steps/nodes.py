@@ -12,6 +12,7 @@ import shlex
 import socket
 import ssl
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -135,6 +136,20 @@ class StartHandler:
         return Outcome(True, f"{action}ed")
 
 
+def _url_status(url: str, verify: bool) -> int | None:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=3) as resp:  # noqa: S310
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return None
+
+
 class WaitHandler:
     def _mark(self, step: Step, ctx: RunContext) -> int:
         return ctx.resources.get("start_marks", {}).get(step.host, 0)
@@ -148,6 +163,13 @@ class WaitHandler:
 
     def _ready(self, step: Step, ctx: RunContext) -> tuple[bool, str]:
         inputs = step.inputs
+        if "url" in inputs:  # a probe through the load balancer
+            status = _url_status(inputs["url"], bool(inputs.get("verify_tls")))
+            if status is not None and status < int(inputs.get("ok_below", 400)):
+                return True, f"{inputs['url']} answers {status}"
+            return False, f"{inputs['url']} " + (
+                f"answers {status}" if status else "does not answer"
+            )
         running, _ = _state(step, ctx)
         if not running:
             return False, "process is not running"
@@ -178,7 +200,7 @@ class WaitHandler:
         def probe() -> bool:
             ok, why = self._ready(step, ctx)
             state["why"] = why
-            if not ok and why == "process is not running":
+            if not ok and why == "process is not running" and "url" not in step.inputs:
                 raise self._died(step, ctx)
             return ok
 
@@ -196,6 +218,8 @@ class WaitHandler:
         return Outcome(True, f"ready in {time.monotonic() - start:.1f}s")
 
     def _tail(self, step: Step, ctx: RunContext) -> str:
+        if "log" not in step.inputs:
+            return ""
         lines = self._log_since_mark(step, ctx).splitlines()[-LOG_TAIL_LINES:]
         return "log tail:\n" + "\n".join(f"  {line}" for line in lines)
 

@@ -1,0 +1,406 @@
+"""What the fake Carbon server reads from its configuration, and the checks it makes.
+
+Standard library only: this module is copied next to ``fakecarbon.py`` into the
+product's ``bin/`` and run by the host's ``/usr/bin/python3`` as an unprivileged user.
+Every function here is pure (files in, values out) so the unit tests can call it.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+CARBON_NS = "http://wso2.org/projects/carbon/carbon.xml"
+C = {"c": CARBON_NS}
+
+# Paths (relative to the product home) of the files parsed at boot, by short name.
+CONF_FILES: dict[str, str] = {
+    "carbon": "repository/conf/carbon.xml",
+    "datasources": "repository/conf/datasources/master-datasources.xml",
+    "usermgt": "repository/conf/user-mgt.xml",
+    "registry": "repository/conf/registry.xml",
+    "apimanager": "repository/conf/api-manager.xml",
+    "axis2": "repository/conf/axis2/axis2.xml",
+    "catalina": "repository/conf/tomcat/catalina-server.xml",
+    "identity": "repository/conf/identity/identity.xml",
+}
+
+# Profiles of API-M 2.6.0 (-Dprofile=...). "default" is the all-in-one server.
+PROFILES = (
+    "default",
+    "api-key-manager",
+    "api-publisher",
+    "api-store",
+    "traffic-manager",
+    "gateway-worker",
+    "gateway-manager",
+)
+_NO_GATEWAY = {"api-key-manager", "api-publisher", "api-store", "traffic-manager"}
+
+# Marker tables a datasource must hold, by datasource name.
+AM_MARKERS = ("AM_API", "IDN_BASE_TABLE")
+SHARED_MARKERS = ("REG_RESOURCE", "UM_USER")
+_SHARED_DS_NAMES = {"WSO2UM_DB", "WSO2REG_DB", "WSO2CONFIG_DB"}
+
+_JAR_RE = re.compile(r"^mysql-connector-(java|j)-[0-9][\w.\-]*\.jar$")
+_MYSQL_URL_RE = re.compile(r"^jdbc:mysql://(?P<host>[^:/?]+)(?::(?P<port>\d+))?/(?P<db>[^?;]*)")
+
+
+class BootError(Exception):
+    """A failure Carbon would log as ERROR before giving up the boot."""
+
+    def __init__(self, logger: str, message: str) -> None:
+        super().__init__(message)
+        self.logger = logger
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DataSource:
+    name: str
+    jndi: str
+    url: str
+    username: str
+    password: str = field(repr=False)
+    driver: str
+
+
+@dataclass(frozen=True)
+class MysqlTarget:
+    host: str
+    port: int
+    database: str
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One port the server opens: kind is "https", "http" or "tcp"."""
+
+    name: str
+    port: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    enabled: bool
+    scheme: str
+    domain: str
+    local_host: str
+    local_port: int
+    members: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class KeyStoreConfig:
+    location: Path
+    store_type: str
+    password: str = field(repr=False)
+    key_alias: str
+    key_password: str = field(repr=False)
+
+
+@dataclass
+class Options:
+    """Command-line options of the server (the -D system properties Carbon takes)."""
+
+    offset: int | None = None
+    profile: str = "default"
+    setup: bool = False
+    extra: list[str] = field(default_factory=list)
+
+
+def parse_args(argv: list[str]) -> Options:
+    opts = Options()
+    for arg in argv:
+        if arg.startswith("-DportOffset="):
+            value = arg.split("=", 1)[1]
+            if not value.isdigit():
+                raise BootError(
+                    "org.wso2.carbon.core.init.CarbonServerManager",
+                    f"Invalid port offset '{value}': it must be a non-negative integer",
+                )
+            opts.offset = int(value)
+        elif arg.startswith("-Dprofile="):
+            opts.profile = arg.split("=", 1)[1] or "default"
+        elif arg == "-Dsetup":
+            opts.setup = True
+        else:
+            opts.extra.append(arg)
+    if opts.profile not in PROFILES:
+        raise BootError(
+            "org.wso2.carbon.server.Main",
+            f"Unknown profile '{opts.profile}'. Known profiles: {', '.join(PROFILES)}",
+        )
+    return opts
+
+
+def parse_xml(path: Path) -> ET.Element:
+    """Parse one configuration file; a malformed file is a BootError with line and column."""
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        line, column = exc.position  # expat's column is 0-based; editors count from 1
+        column += 1
+        message = re.sub(r": line \d+, column \d+$", "", str(exc))
+        raise BootError(
+            "org.wso2.carbon.utils.CarbonUtils",
+            f"Error while parsing {path} : {message} line {line} column {column}",
+        ) from exc
+    except OSError as exc:
+        raise BootError(
+            "org.wso2.carbon.utils.CarbonUtils",
+            f"Error while reading {path} : {exc.strerror}",
+        ) from exc
+
+
+def load_configs(home: Path) -> dict[str, ET.Element]:
+    """Parse every file of CONF_FILES, in order; the first bad one stops the boot."""
+    return {key: parse_xml(home / rel) for key, rel in CONF_FILES.items()}
+
+
+def resolve_placeholders(text: str, home: Path) -> str:
+    return text.replace("${carbon.home}", str(home))
+
+
+def _text(elem: ET.Element | None) -> str:
+    return (elem.text or "").strip() if elem is not None else ""
+
+
+def resolve_offset(carbon: ET.Element, cli_offset: int | None) -> int:
+    """-DportOffset wins; else carbon.xml Ports/Offset; else 0."""
+    if cli_offset is not None:
+        return cli_offset
+    raw = _text(carbon.find("c:Ports/c:Offset", C))
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise BootError(
+            "org.wso2.carbon.core.init.CarbonServerManager",
+            f"Invalid port offset '{raw}' in carbon.xml Ports/Offset",
+        )
+    return int(raw)
+
+
+def datasources(root: ET.Element) -> list[DataSource]:
+    """The live RDBMS datasources of master-datasources.xml (comments are not datasources)."""
+    found: list[DataSource] = []
+    for ds in root.findall("./datasources/datasource"):
+        cfg = ds.find("./definition[@type='RDBMS']/configuration")
+        if cfg is None:
+            continue
+        found.append(
+            DataSource(
+                name=_text(ds.find("name")),
+                jndi=_text(ds.find("jndiConfig/name")),
+                url=_text(cfg.find("url")),
+                username=_text(cfg.find("username")),
+                password=(cfg.findtext("password") or "").strip(),
+                driver=_text(cfg.find("driverClassName")),
+            )
+        )
+    return found
+
+
+def parse_mysql_url(url: str) -> MysqlTarget | None:
+    """``jdbc:mysql://host:port/db?a=b&c=d`` (already XML-unescaped) → target; else None."""
+    m = _MYSQL_URL_RE.match(url.strip())
+    if not m:
+        return None
+    query = url.split("?", 1)[1] if "?" in url else ""
+    params = {k.strip(): v.strip() for k, v in parse_qsl(query, keep_blank_values=True)}
+    return MysqlTarget(
+        host=m.group("host"),
+        port=int(m.group("port") or 3306),
+        database=m.group("db"),
+        params=params,
+    )
+
+
+def registry_datasources(registry: ET.Element) -> list[str]:
+    return [_text(e) for e in registry.findall("./dbConfig/dataSource")]
+
+
+def usermgt_datasource(usermgt: ET.Element) -> str:
+    return _text(usermgt.find("./Realm/Configuration/Property[@name='dataSource']"))
+
+
+def check_references(sources: list[DataSource], usermgt: ET.Element, registry: ET.Element) -> None:
+    """JNDI names used by user-mgt.xml and registry.xml must exist; mounts must match."""
+    jndis = {ds.jndi for ds in sources}
+    um = usermgt_datasource(usermgt)
+    if um and um not in jndis:
+        raise BootError(
+            "org.wso2.carbon.user.core.common.DefaultRealmService",
+            f"Cannot initialize the realm: datasource '{um}' named in user-mgt.xml "
+            f"is not defined in master-datasources.xml",
+        )
+    db_configs = {e.get("name", ""): e for e in registry.findall("./dbConfig")}
+    for name, cfg in db_configs.items():
+        jndi = _text(cfg.find("dataSource"))
+        if jndi not in jndis:
+            raise BootError(
+                "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
+                f"Error in initializing the registry: dbConfig '{name}' uses datasource "
+                f"'{jndi}' which is not defined in master-datasources.xml",
+            )
+    current = _text(registry.find("./currentDBConfig"))
+    if current and current not in db_configs:
+        raise BootError(
+            "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
+            f"Error in initializing the registry: currentDBConfig '{current}' has no dbConfig",
+        )
+    instances: dict[str, str] = {}
+    for inst in registry.findall("./remoteInstance"):
+        iid = _text(inst.find("id"))
+        dbc = _text(inst.find("dbConfig"))
+        if dbc and dbc not in db_configs:
+            raise BootError(
+                "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
+                f"Error in initializing the registry: remoteInstance '{iid}' uses dbConfig "
+                f"'{dbc}' which is not defined",
+            )
+        instances[iid] = dbc
+    for mount in registry.findall("./mount"):
+        iid = _text(mount.find("instanceId"))
+        if iid not in instances:
+            raise BootError(
+                "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
+                f"Error in initializing the registry: mount '{mount.get('path', '')}' uses "
+                f"instanceId '{iid}' but no remoteInstance has that id",
+            )
+
+
+def marker_tables(
+    ds: DataSource, registry: ET.Element | None = None, usermgt: ET.Element | None = None
+) -> tuple[str, ...]:
+    """Tables whose presence shows the right dbscript was run into the datasource's DB."""
+    if ds.name == "WSO2AM_DB":
+        return AM_MARKERS
+    shared = set(_SHARED_DS_NAMES)
+    jndis: set[str] = set()
+    if registry is not None:
+        jndis.update(registry_datasources(registry))
+    if usermgt is not None:
+        jndis.add(usermgt_datasource(usermgt))
+    if ds.name in shared or ds.jndi in jndis:
+        return SHARED_MARKERS
+    return ()
+
+
+def mysql_in_use(sources: list[DataSource]) -> bool:
+    return any(ds.url.startswith("jdbc:mysql:") for ds in sources)
+
+
+def driver_jar(lib_dir: Path) -> Path | None:
+    if not lib_dir.is_dir():
+        return None
+    for p in sorted(lib_dir.iterdir()):
+        if _JAR_RE.match(p.name) and p.is_file():
+            return p
+    return None
+
+
+def check_driver(sources: list[DataSource], lib_dir: Path) -> None:
+    if not mysql_in_use(sources):
+        return
+    if driver_jar(lib_dir) is None:
+        cls = next(
+            (
+                ds.driver
+                for ds in sources
+                if ds.url.startswith("jdbc:mysql:") and "mysql" in ds.driver.lower()
+            ),
+            "com.mysql.jdbc.Driver",
+        )
+        raise BootError(
+            "org.wso2.carbon.ndatasource.rdbms.RDBMSDataSourceReader",
+            f"Cannot load JDBC driver class '{cls}' (no mysql-connector jar in {lib_dir})",
+        )
+
+
+def servlet_ports(catalina: ET.Element) -> tuple[int, int]:
+    """(https, http) base ports from catalina-server.xml, before the offset."""
+    https, http = 9443, 9763
+    for conn in catalina.findall("./Service/Connector"):
+        port = conn.get("port", "")
+        if not port.isdigit():
+            continue
+        if conn.get("SSLEnabled", "").lower() == "true" or conn.get("scheme") == "https":
+            https = int(port)
+        else:
+            http = int(port)
+    return https, http
+
+
+def listeners(profile: str, offset: int, servlet: tuple[int, int] = (9443, 9763)) -> list[Listener]:
+    """The ports a node of this profile opens, offset applied."""
+    https, http = servlet
+    out = [
+        Listener("servlet-https", https + offset, "https"),
+        Listener("servlet-http", http + offset, "http"),
+    ]
+    if profile not in _NO_GATEWAY:
+        out.append(Listener("nio-https", 8243 + offset, "https"))
+        out.append(Listener("nio-http", 8280 + offset, "http"))
+    if profile in ("default", "traffic-manager"):
+        out.append(Listener("amqp", 5672 + offset, "tcp"))
+    if profile in ("default", "api-key-manager"):
+        out.append(Listener("thrift", 10397 + offset, "tcp"))
+    return out
+
+
+def cluster_config(axis2: ET.Element) -> ClusterConfig:
+    cl = axis2.find("./clustering")
+    if cl is None:
+        return ClusterConfig(False, "", "", "127.0.0.1", 4000, ())
+
+    def param(name: str, default: str) -> str:
+        return _text(cl.find(f"./parameter[@name='{name}']")) or default
+
+    members: list[tuple[str, int]] = []
+    for m in cl.findall("./members/member"):
+        host = _text(m.find("hostName"))
+        port = _text(m.find("port"))
+        if not host:
+            continue
+        # WKA members may give a port range such as 4000-4002: take every port of it.
+        if "-" in port:
+            lo, hi = (int(x) for x in port.split("-", 1))
+            members.extend((host, p) for p in range(lo, hi + 1))
+        else:
+            members.append((host, int(port or "4000")))
+    port_text = param("localMemberPort", "4000")
+    return ClusterConfig(
+        enabled=cl.get("enable", "false").strip().lower() == "true",
+        scheme=param("membershipScheme", "multicast"),
+        domain=param("domain", "wso2.carbon.domain"),
+        local_host=param("localMemberHost", "127.0.0.1"),
+        local_port=int(port_text) if port_text.isdigit() else 4000,
+        members=tuple(members),
+    )
+
+
+def keystore_config(carbon: ET.Element, home: Path) -> KeyStoreConfig:
+    ks = carbon.find("./c:Security/c:KeyStore", C)
+    if ks is None:
+        raise BootError(
+            "org.wso2.carbon.core.util.KeyStoreManager",
+            "No Security/KeyStore element in carbon.xml",
+        )
+    location = resolve_placeholders(_text(ks.find("c:Location", C)), home)
+    path = Path(location)
+    if not path.is_absolute():
+        path = home / path
+    password = (ks.findtext("c:Password", "", C) or "").strip()
+    return KeyStoreConfig(
+        location=path,
+        store_type=_text(ks.find("c:Type", C)) or "JKS",
+        password=password,
+        key_alias=_text(ks.find("c:KeyAlias", C)),
+        key_password=(ks.findtext("c:KeyPassword", password, C) or "").strip(),
+    )

@@ -1,0 +1,263 @@
+"""The fake Carbon server's log, database checks and key store loading.
+
+Standard library only (copied into the product's ``bin/`` next to ``fakecarbon.py``).
+Secrets (datasource and keystore passwords) go to child processes only through
+0600 files in a private temporary directory: never argv, never the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+try:  # run as bin/fakecarbon.py: the checks module is a sibling file
+    from fakecarbon_checks import (  # type: ignore[import-not-found]
+        BootError,
+        DataSource,
+        KeyStoreConfig,
+        MysqlTarget,
+    )
+except ImportError:  # imported as wizard.lab.fakecarbon_services (tests)
+    from wizard.lab.fakecarbon_checks import (
+        BootError,
+        DataSource,
+        KeyStoreConfig,
+        MysqlTarget,
+    )
+
+LOG_REL = "repository/logs/wso2carbon.log"
+
+
+class CarbonLog:
+    """Carbon-style log lines to repository/logs/wso2carbon.log (and stdout if echo)."""
+
+    def __init__(self, home: Path, echo: bool) -> None:
+        self.path = home / LOG_REL
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._echo = echo
+        self._lock = threading.Lock()
+
+    def write(self, level: str, logger: str, message: str) -> None:
+        now = datetime.now()
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S,") + f"{now.microsecond // 1000:03d}"
+        line = f"TID: [-1234] [] [{stamp}] {level} {{{logger}}} - {message}\n"
+        with self._lock:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(line)
+            if self._echo:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+
+    def info(self, logger: str, message: str) -> None:
+        self.write("INFO", logger, message)
+
+    def warn(self, logger: str, message: str) -> None:
+        self.write("WARN", logger, message)
+
+    def error(self, logger: str, message: str) -> None:
+        self.write("ERROR", logger, message)
+
+
+@contextmanager
+def private_dir() -> Iterator[Path]:
+    """A 0700 temporary directory, removed afterwards (it may hold passwords or keys)."""
+    path = Path(tempfile.mkdtemp(prefix="fakecarbon-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_private(path: Path, text: str) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+# ---------------------------------------------------------------- databases
+
+_POOL = "org.apache.tomcat.jdbc.pool.ConnectionPool"
+
+
+def _opt_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def mysql_client() -> str:
+    for name in ("mariadb", "mysql"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise BootError(_POOL, "No mariadb/mysql client on PATH to reach the database")
+
+
+def _client_error(ds: DataSource, target: MysqlTarget, stderr: str) -> BootError:
+    text = stderr.strip().splitlines()[-1] if stderr.strip() else "unknown error"
+    message = text.split("): ", 1)[1] if "): " in text else text
+    code = text.split()[1] if text.startswith("ERROR ") and len(text.split()) > 1 else ""
+    where = f"(datasource {ds.name}, {target.host}:{target.port}/{target.database})"
+    if code in {"2002", "2003", "2005", "2006", "2013"}:
+        return BootError(
+            _POOL,
+            "Unable to create initial connections of pool. "
+            "com.mysql.jdbc.exceptions.jdbc4.CommunicationsException: Communications link "
+            f"failure {where}: {message}",
+        )
+    return BootError(
+        _POOL,
+        f"Unable to create initial connections of pool. java.sql.SQLException: {message} {where}",
+    )
+
+
+def _run_client(
+    ds: DataSource, target: MysqlTarget, stdin: str, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
+    client = mysql_client()
+    with private_dir() as tmp:
+        defaults = write_private(
+            tmp / "client.cnf",
+            "[client]\n"
+            f"user={_opt_quote(ds.username)}\n"
+            f"password={_opt_quote(ds.password)}\n"
+            f"host={target.host}\n"
+            f"port={target.port}\n"
+            "protocol=TCP\n"
+            "connect-timeout=5\n",
+        )
+        argv = [
+            client,
+            f"--defaults-extra-file={defaults}",
+            "--batch",
+            "--skip-column-names",
+            f"--database={target.database}",
+        ]
+        try:
+            return subprocess.run(
+                argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise BootError(
+                _POOL,
+                "Unable to create initial connections of pool. Communications link failure "
+                f"(datasource {ds.name}, {target.host}:{target.port}): timed out",
+            ) from exc
+
+
+def existing_tables(ds: DataSource, target: MysqlTarget) -> set[str]:
+    proc = _run_client(
+        ds,
+        target,
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE();\n",
+    )
+    if proc.returncode != 0:
+        raise _client_error(ds, target, proc.stderr)
+    return {line.strip() for line in proc.stdout.splitlines() if line.strip()}
+
+
+def run_script(ds: DataSource, target: MysqlTarget, script: Path) -> None:
+    proc = _run_client(ds, target, script.read_text(encoding="utf-8"), timeout=120.0)
+    if proc.returncode != 0:
+        raise BootError(
+            "org.wso2.carbon.utils.dbcreator.DatabaseCreator",
+            f"Error while creating the database tables from {script}: {proc.stderr.strip()}",
+        )
+
+
+def check_database(
+    ds: DataSource,
+    target: MysqlTarget,
+    markers: tuple[str, ...],
+    setup_script: Path | None,
+    log: CarbonLog,
+) -> None:
+    """Connect as the datasource's user; the marker tables must be there (or -Dsetup makes them)."""
+    tables = existing_tables(ds, target)
+    missing = [t for t in markers if t not in tables]
+    if missing and setup_script is not None and len(missing) == len(markers):
+        log.info(
+            "org.wso2.carbon.utils.dbcreator.DatabaseCreator",
+            f"Creating the tables of {ds.name} from {setup_script.name} (-Dsetup)",
+        )
+        run_script(ds, target, setup_script)
+        tables = existing_tables(ds, target)
+        missing = [t for t in markers if t not in tables]
+    if missing:
+        raise BootError(
+            "org.wso2.carbon.core.internal.StartupFinalizerServiceComponent",
+            f"Error initializing datasource {ds.name}: "
+            "com.mysql.jdbc.exceptions.jdbc4.MySQLSyntaxErrorException: "
+            f"Table '{target.database}.{missing[0]}' doesn't exist",
+        )
+    log.info(
+        "org.wso2.carbon.ndatasource.core.DataSourceRepository",
+        f"Datasource {ds.name} connected to {target.host}:{target.port}/{target.database}",
+    )
+
+
+# ---------------------------------------------------------------- keystore
+
+_KS = "org.wso2.carbon.core.util.KeyStoreManager"
+
+
+def _tool(cmd: list[str], what: str) -> None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    except OSError as exc:
+        raise BootError(_KS, f"Cannot run {cmd[0]}: {exc.strerror}") from exc
+    if proc.returncode != 0:
+        detail = (proc.stdout + proc.stderr).strip().splitlines()
+        reason = detail[-1] if detail else f"exit {proc.returncode}"
+        if "password was incorrect" in (proc.stdout + proc.stderr):
+            reason = "Keystore was tampered with, or password was incorrect"
+        raise BootError(_KS, f"{what}: {reason}")
+
+
+def load_keystore(cfg: KeyStoreConfig, java_home: str) -> ssl.SSLContext:
+    """Convert the JKS key store to PEM (keytool + openssl) and load it for TLS."""
+    if not cfg.location.is_file():
+        raise BootError(_KS, f"Keystore file does not exist: {cfg.location}")
+    keytool = Path(java_home) / "bin" / "keytool"
+    what = f"Error while loading keystore {cfg.location}"
+    with private_dir() as tmp:
+        store_pw = write_private(tmp / "store.pw", cfg.password)
+        key_pw = write_private(tmp / "key.pw", cfg.key_password)
+        p12 = tmp / "store.p12"
+        if cfg.store_type.upper() == "PKCS12":
+            shutil.copyfile(cfg.location, p12)
+        else:
+            cmd = [
+                str(keytool), "-importkeystore", "-noprompt",
+                "-srckeystore", str(cfg.location), "-srcstoretype", cfg.store_type,
+                "-srcstorepass:file", str(store_pw),
+                "-destkeystore", str(p12), "-deststoretype", "PKCS12",
+                "-deststorepass:file", str(store_pw),
+            ]  # fmt: skip
+            if cfg.key_alias:
+                cmd += [
+                    "-srcalias", cfg.key_alias,
+                    "-srckeypass:file", str(key_pw),
+                    "-destkeypass:file", str(store_pw),
+                ]  # fmt: skip
+            _tool(cmd, what)
+        pem = tmp / "key.pem"
+        _tool(
+            ["openssl", "pkcs12", "-in", str(p12), "-nodes", "-passin", f"file:{store_pw}",
+             "-out", str(pem)],
+            what,
+        )  # fmt: skip
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            ctx.load_cert_chain(str(pem))
+        except ssl.SSLError as exc:
+            raise BootError(_KS, f"{what}: {exc}") from exc
+    return ctx

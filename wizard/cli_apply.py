@@ -10,6 +10,7 @@ import getpass
 import json
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,13 @@ class Printer:
     def __init__(self, as_json: bool, show_diffs: bool) -> None:
         self.as_json = as_json
         self.show_diffs = show_diffs
+        self._lock = threading.Lock()
+
+    def _out(self, text: str) -> None:
+        """One whole write per line: worker threads report at the same time."""
+        with self._lock:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
 
     def __call__(self, e: Event) -> None:
         s = e.step
@@ -81,7 +89,7 @@ class Printer:
             }
             if e.diff and self.show_diffs:
                 data["diff"] = e.diff
-            print(json.dumps(data), flush=True)
+            self._out(json.dumps(data))
             return
         if e.state == "running":
             return
@@ -89,17 +97,17 @@ class Printer:
         line = f"{stamp} {s.host:<12} {e.state:<12} {s.id}"
         if e.message and e.state != "unchanged":
             line += f"  {e.message.splitlines()[0]}"
-        print(line, flush=True)
         if e.state == "failed" and "\n" in e.message:
-            print("\n".join("    " + x for x in e.message.splitlines()[1:]), flush=True)
+            line += "\n" + "\n".join("    " + x for x in e.message.splitlines()[1:])
         if e.diff and self.show_diffs:
-            print(e.diff.rstrip("\n"), flush=True)
+            line += "\n" + e.diff.rstrip("\n")
+        self._out(line)
 
     def note(self, text: str) -> None:
         if self.as_json:
-            print(json.dumps({"ts": round(time.time(), 3), "note": text}), flush=True)
+            self._out(json.dumps({"ts": round(time.time(), 3), "note": text}))
         else:
-            print(text, flush=True)
+            self._out(text)
 
 
 def _store(args: argparse.Namespace) -> SessionStore:

@@ -146,7 +146,7 @@ class Runner:
         statuses = scan_host_keys(self.plan_hosts(), self.store, parallelism=self.parallelism)
         for s in statuses:
             if s.state == CHANGED:
-                raise changed_error(s, self.store)
+                raise changed_error(s)
         unknown = [s for s in statuses if s.state == UNKNOWN]
         if unknown and not accept_new and confirm is not None:
             accept_new = confirm(unknown)

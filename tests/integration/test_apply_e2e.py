@@ -1,0 +1,152 @@
+"""End to end on a lab of its own: `carbon-wizard apply` headless from stock homes to
+running nodes, then a second apply that changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wizard.labanswers import answers_for_lab, lab_nodes
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def e2e_lab() -> Iterator[dict[str, Any]]:
+    from wizard.lab import labctl
+
+    d = Path(tempfile.mkdtemp(prefix="cw-lab-e2e-", dir="/tmp"))
+    d.chmod(0o755)
+    try:
+        lab = labctl.up(d, 4, boot_delay=0.5)
+    except Exception as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the lab could not start: {exc}")
+        pytest.skip(f"the lab could not start: {exc}")
+    try:
+        yield lab
+    finally:
+        labctl.down(d)
+
+
+def _apply(answers: Path, sessions: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wizard",
+            "--session-dir",
+            str(sessions),
+            "apply",
+            "--answers",
+            str(answers),
+            "--yes",
+            "--start-timeout",
+            "60",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def _https_ok(address: str, port: int) -> bool:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        url = f"https://{address}:{port}/carbon/admin/login.jsp"
+        with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _stop_nodes(lab: dict[str, Any], pattern: str) -> None:
+    for node in lab_nodes(lab, pattern):
+        pid_file = Path(node["home"]) / "wso2carbon.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text().strip()), 15)
+            except (ProcessLookupError, ValueError):
+                pass
+
+
+def test_apim_all_in_one_files_only_then_full_then_idempotent(
+    e2e_lab: dict[str, Any], tmp_path: Path
+) -> None:
+    pattern = "apim-all-in-one"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(answers_for_lab(e2e_lab, pattern, db_prefix="e2eaio_"))
+    sessions = tmp_path / "sessions"
+    try:
+        # the file phase alone (issue 6's entry point)
+        files = _apply(answers, sessions, "--only", "files")
+        assert files.returncode == 0, files.stdout + files.stderr
+        assert " 0 failed" in files.stdout
+        node = lab_nodes(e2e_lab, pattern)[0]
+        carbon = Path(node["home"]) / "repository/conf/datasources/master-datasources.xml"
+        assert b"e2eaio_" in carbon.read_bytes()
+
+        # everything: databases, scripts, driver, start, readiness
+        full = _apply(answers, sessions, "--json")
+        assert full.returncode == 0, full.stdout + full.stderr
+        events = [json.loads(x) for x in full.stdout.splitlines() if x.startswith("{")]
+        states = {e["step"]: e["state"] for e in events if "step" in e}
+        assert states, full.stdout
+        assert all(s in ("changed", "unchanged") for s in states.values()), states
+        assert _https_ok(node["address"], 9443 + node["offset"])
+
+        # a re-run of a finished setup changes nothing
+        again = _apply(answers, sessions)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "0 changed" in again.stdout and " 0 failed" in again.stdout
+    finally:
+        _stop_nodes(e2e_lab, pattern)
+
+
+def test_changed_host_key_stops_before_any_write(e2e_lab: dict[str, Any], tmp_path: Path) -> None:
+    pattern = "apim-all-in-one"
+    text = answers_for_lab(e2e_lab, pattern, db_prefix="e2ekey_")
+    other = e2e_lab["hosts"][1]["host_key"]
+    mine = e2e_lab["hosts"][0]["host_key"]
+    assert mine in text
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(text.replace(mine, other))
+    node = lab_nodes(e2e_lab, pattern)[0]
+    carbon = Path(node["home"]) / "repository/conf/carbon.xml"
+    before = carbon.read_bytes()
+    res = _apply(answers, tmp_path / "s", "--only", "files")
+    assert res.returncode != 0
+    assert "host key" in res.stderr.lower()
+    assert carbon.read_bytes() == before
+
+
+def test_check_mode_changes_nothing(e2e_lab: dict[str, Any], tmp_path: Path) -> None:
+    pattern = "apim-active-passive"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(answers_for_lab(e2e_lab, pattern, db_prefix="e2echk_"))
+    homes = [Path(n["home"]) for n in lab_nodes(e2e_lab, pattern)]
+    snapshot = {p: p.read_bytes() for h in homes for p in (h / "repository/conf").rglob("*.xml")}
+    res = _apply(answers, tmp_path / "s", "--check", "--only", "files")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "would change" in res.stdout
+    assert "--- " in res.stdout and "+++ " in res.stdout  # diffs shown
+    assert {p: p.read_bytes() for p in snapshot} == snapshot
+    # no secret reaches the output
+    for name in ("db-app", "carbon-admin"):
+        secret = Path(e2e_lab["dir"], "secrets", f"{name}.password").read_text().strip()
+        assert secret not in res.stdout + res.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from wizard.cli import main
 from wizard.lab import labctl, labfile, procs
+from wizard.wait import poll
 
 from .test_lab_labfile import LAB
 
@@ -16,7 +17,8 @@ def test_only_a_process_whose_command_line_matches_is_ours() -> None:
     proc = subprocess.Popen(["sleep", "30"])
     try:
         assert procs.alive(proc.pid)
-        assert procs.is_ours(proc.pid, "sleep 30")
+        # right after fork the child may still show python's command line: wait for exec
+        assert poll(lambda: procs.is_ours(proc.pid, "sleep 30"), deadline=5, what="exec")
         assert not procs.is_ours(proc.pid, "/tmp/some-lab/sshd/h2/sshd_config")
         assert procs.stop([proc.pid], deadline=5) == [proc.pid]
         assert not procs.alive(proc.pid)  # exited (and reaped), not a zombie that "lives"

@@ -164,6 +164,9 @@ class Runner:
     def context(self, *, check_mode: bool = False) -> RunContext:
         self.resources.setdefault("answers", self.answers)
         self.resources.setdefault("hostkeys", self.store)
+        self.resources.setdefault("session_dir", self.session.path)
+        if self.answers.product.java_home:
+            self.resources.setdefault("java_home", str(self.answers.product.java_home))
         return RunContext(
             check_mode=check_mode,
             session_id=self.session.meta.id,

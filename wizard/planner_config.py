@@ -121,20 +121,32 @@ class ConfigSteps(BuilderBase):
                     continue
                 cn = values.text(c.cn or "{{ lb.hostname }}", base, where)
                 san = values.render(c.san, base, where) or [cn]
+                answer = self.a.lb
+                inputs: dict[str, Any] = {
+                    "kind": "lb_cert",
+                    "cn": cn,
+                    "san": san,
+                    "days": 365,
+                    "key_bits": 2048,
+                    "cert": lb["cert"],
+                    "key": lb["key"],
+                    "issuer": answer.issuer if answer else "self",
+                }
+                if answer and answer.cert_file:
+                    inputs["source"] = "provided"
+                    inputs["provided_cert"] = str(answer.cert_file)
+                    inputs["provided_key"] = str(answer.key_file or "")
+                    what = f"your certificate {answer.cert_file} for {cn}"
+                elif inputs["issuer"] == "ca":
+                    what = f"certificate for {cn} from the wizard's CA (RSA 2048, 365 days)"
+                else:
+                    what = f"self-signed certificate for {cn} (RSA 2048, 365 days)"
                 sid = self.add(
                     f"{lb['name']}:certificate:{c.id}",
                     "certificate",
                     lb["name"],
-                    f"self-signed certificate for {cn} (RSA 2048, 365 days) in {lb['ssl_dir']}",
-                    {
-                        "kind": "lb_cert",
-                        "cn": cn,
-                        "san": san,
-                        "days": 365,
-                        "key_bits": 2048,
-                        "cert": lb["cert"],
-                        "key": lb["key"],
-                    },
+                    f"{what} in {lb['ssl_dir']}",
+                    inputs,
                     c.rows,
                     [],
                 )
@@ -158,6 +170,7 @@ class ConfigSteps(BuilderBase):
                         "key_bits": 2048,
                         "password": ks["password"],
                         "key_password": ks["key_password"],
+                        "java_home": self.cx.base["product"]["java_home"],
                         "pem": _abs(first["home"], f"{ks['path']}.{ks['alias']}.pem"),
                     },
                     c.rows,
@@ -312,6 +325,9 @@ class ConfigSteps(BuilderBase):
                 "alias": values.text(t.alias, ctx, where),
                 "cert_host": cert_step.host,
                 "cert_path": src.get("pem") or src.get("cert"),
+                "java_home": self.cx.base["product"]["java_home"],
+                # the wizard owns the LB cert: a renewed one replaces the old alias
+                "replace": src.get("kind") == "lb_cert" or bool(self.a.keystore.replace),
             }
             if t.copy_keystore and src.get("kind") == "keystore":
                 inputs["copy_keystore"] = {

@@ -42,7 +42,10 @@ class RunSteps(BuilderBase):
             "key": lb["key"],
             "upstreams": upstreams,
             "data": values.render(spec.data, base, where),
+            "redirect_http": bool(self.a.lb.redirect_http) if self.a.lb else False,
         }
+        if self.a.lb and self.a.lb.listen_address:
+            inputs["listen_address"] = self.a.lb.listen_address
         self.lb_step = self.add(
             f"{lb['name']}:load_balancer",
             "load_balancer",

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from wizard.answers.ports import HAZELCAST_DEFAULT_PORT, MAX_OFFSET
 from wizard.secrets import REF_SYNTAX, is_reference
@@ -199,6 +199,21 @@ class Lb(_Model):
     key_name: str = Field("carbon-wizard.key", pattern=r"^[A-Za-z0-9_.-]+$")
     conf_dir: AbsPath | None = Field(None, description="default: from nginx -V")
     command: FilePath = "nginx"
+    issuer: Literal["self", "ca"] = Field(
+        "self", description="self-signed LB certificate, or issued by a CA the wizard keeps"
+    )
+    cert_file: FilePath | None = Field(
+        None, description="your own LB certificate (PEM, on this machine) instead of one made"
+    )
+    key_file: FilePath | None = Field(None, description="its private key (PEM, unencrypted)")
+    listen_address: Address | None = Field(None, description="address NGINX listens on")
+    redirect_http: bool = Field(False, description="port 80 redirects to HTTPS only")
+
+    @model_validator(mode="after")
+    def _cert_pair(self) -> Lb:
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("give both lb.cert_file and lb.key_file, or neither")
+        return self
 
 
 class Admin(_Model):

@@ -23,6 +23,11 @@ from wizard.catalog.model import Pattern
 STOCK_TRUSTSTORE_PASSWORD = "wso2carbon"  # the stock client-truststore.jks password (public)
 SECRET_NAMES = ("db-app", "carbon-admin", "keystore", "truststore")
 
+# Options the lab sets whatever their default. lb_websocket: NGINX would listen on the
+# fixed WebSocket port 9099 (not shifted by any offset), which another lab or node on
+# this machine may hold already; the lab's NGINX listens only on the ports it picked.
+LAB_OPTIONS: dict[str, Any] = {"lb_websocket": False}
+
 
 def secret_path(lab: dict[str, Any], name: str) -> str:
     return posixpath.join(lab["dir"], "secrets", f"{name}.password")
@@ -63,10 +68,18 @@ def _offset(wanted: int, taken: list[set[int]]) -> int:
     return cand
 
 
+def pack_flavour(pattern_id: str) -> str:
+    """The product pack a pattern's nodes run: ``ob`` (Open Banking) or ``apim``."""
+    return "ob" if pattern_id.startswith("ob-") else "apim"
+
+
 def lab_nodes(lab: dict[str, Any], pattern_id: str) -> list[dict[str, Any]]:
     """The nodes of the lab answers: name, role, host (lab host name), address, home,
-    offset, member_port. The lab installs a pack into every ``home``."""
+    flavour, offset, member_port, hosts_file. The lab installs a pack of that flavour
+    into every ``home``: Open Banking nodes get their own homes (``<host home>-ob``),
+    and a second node on a host gets ``<home>-<node name>``."""
     pattern = load_pattern(pattern_id)
+    flavour = pack_flavour(pattern_id)
     hosts = lab["hosts"]
     if not hosts:
         raise ValueError("the lab has no hosts")
@@ -81,7 +94,8 @@ def lab_nodes(lab: dict[str, Any], pattern_id: str) -> list[dict[str, Any]]:
         t.append(port_set(offset))
         k = homes.get(host["name"], 0)
         homes[host["name"]] = k + 1
-        home = host["home"] if k == 0 else f"{host['home']}-{name}"
+        base = host["home"] if flavour == "apim" else f"{host['home']}-{flavour}"
+        home = base if k == 0 else f"{base}-{name}"
         member = members.get(host["address"], HAZELCAST_DEFAULT_PORT)
         members[host["address"]] = member + 10
         out.append(
@@ -91,6 +105,7 @@ def lab_nodes(lab: dict[str, Any], pattern_id: str) -> list[dict[str, Any]]:
                 "host": host["name"],
                 "address": host["address"],
                 "home": home,
+                "flavour": flavour,
                 "offset": offset,
                 "member_port": member,
                 # the lab's hosts share this machine's /etc/hosts: each gets its own file
@@ -167,7 +182,9 @@ def answers_dict(lab: dict[str, Any], pattern_id: str, db_prefix: str = "") -> d
             "ssh": _ssh(lb_host),
         }
     for name, spec in pattern.options.items():
-        if spec.required and spec.default is None:
+        if name in LAB_OPTIONS:
+            answers.setdefault("options", {})[name] = LAB_OPTIONS[name]
+        elif spec.required and spec.default is None:
             answers.setdefault("options", {})[name] = (
                 spec.example if spec.example is not None else f"{lab['dir']}/options/{name}"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from wizard.lab import fakecarbon
 from wizard.lab import fakecarbon_checks as fc
+from wizard.lab import fakecarbon_node as fn
 
 REPO = Path(__file__).resolve().parents[2]
 PACK_HOME = REPO / "wizard" / "lab" / "pack" / "files"
@@ -259,12 +261,63 @@ def test_mount_instance_id_must_match_a_remote_instance():
         )
 
 
+# ------------------------------------------------------------------ Open Banking
+
+OB_NS = "http://wso2.org/projects/carbon/open-banking.xml"
+
+
+def test_ob_datasource_is_read_by_local_name_and_must_be_unique():
+    assert fc.ob_datasource(None) == ""
+    doc = xml(
+        f'<Server xmlns="{OB_NS}"><DataSource><Name> jdbc/WSO2OpenBankingDB </Name></DataSource>'
+        "<!--DataSource><Name>jdbc/Other</Name></DataSource--></Server>"
+    )
+    assert fc.ob_datasource(doc) == "jdbc/WSO2OpenBankingDB"
+    assert fc.ob_datasource(
+        xml("<Server><DataSource><Name>jdbc/X</Name></DataSource></Server>")
+    ) == ("jdbc/X")
+    two = xml(
+        "<Server><DataSource><Name>jdbc/A</Name></DataSource>"
+        "<Reporting><DataSource><Name>jdbc/B</Name></DataSource></Reporting></Server>"
+    )
+    with pytest.raises(fc.BootError, match="2 DataSource/Name elements"):
+        fc.ob_datasource(two)
+
+
+def test_ob_datasource_must_be_defined_and_gets_the_ob_tables_checked(tmp_path):
+    sources = fc.datasources(xml(MD_MYSQL))
+    um = xml(USERMGT.format(ds="jdbc/WSO2CarbonDB"))
+    with pytest.raises(fc.BootError, match="'jdbc/WSO2OpenBankingDB' named in open-banking.xml"):
+        fc.check_references(sources, um, registry(), "jdbc/WSO2OpenBankingDB")
+    fc.check_references(sources, um, registry(), "jdbc/WSO2REG_DB")
+    ob = fc.DataSource("WSO2OB_DB", "jdbc/WSO2OpenBankingDB", "jdbc:mysql://h/ob", "u", "p", "")
+    assert fc.marker_tables(ob, registry(), um, "jdbc/WSO2OpenBankingDB") == fc.OB_MARKERS
+    assert fc.marker_tables(ob, registry(), um) == ()
+    # the home's open-banking.xml is parsed along with the other files when present
+    home = tmp_path / "home"
+    for rel in fc.CONF_FILES.values():
+        (home / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PACK_HOME / rel, home / rel)
+    assert "ob" not in fc.load_configs(home)
+    (home / fc.OB_CONF_FILE).parent.mkdir(parents=True)
+    (home / fc.OB_CONF_FILE).write_text("<Server><DataSource><Name>jdbc/OB</Name></DataSource>")
+    with pytest.raises(fc.BootError, match="open-banking.xml"):
+        fc.load_configs(home)
+    (home / fc.OB_CONF_FILE).write_text(
+        "<Server><DataSource><Name>jdbc/OB</Name></DataSource></Server>"
+    )
+    assert fc.ob_datasource(fc.load_configs(home)["ob"]) == "jdbc/OB"
+    script = fakecarbon.setup_script(PACK_HOME.parent / "files-ob", fc.OB_MARKERS)
+    assert script is not None and script.name == "mysql.sql"
+    assert "openbanking.org.uk" in str(script)
+
+
 # ------------------------------------------------------------------ ports
 
 
 def test_ports_per_profile():
     def ports(profile: str, offset: int = 0) -> dict[str, int]:
-        return {lst.name: lst.port for lst in fc.listeners(profile, offset)}
+        return {lst.name: lst.port for lst in fn.listeners(profile, offset)}
 
     assert ports("default", 2) == {
         "servlet-https": 9445,
@@ -272,12 +325,21 @@ def test_ports_per_profile():
         "nio-https": 8245,
         "nio-http": 8282,
         "amqp": 5674,
+        "tm-binary": 9613,
+        "tm-binary-ssl": 9713,
         "thrift": 10399,
     }
     assert set(ports("api-key-manager")) == {"servlet-https", "servlet-http", "thrift"}
     assert set(ports("api-publisher")) == {"servlet-https", "servlet-http"}
     assert set(ports("api-store")) == {"servlet-https", "servlet-http"}
-    assert set(ports("traffic-manager")) == {"servlet-https", "servlet-http", "amqp"}
+    # the traffic manager's binary receivers answer the tm_binary readiness probe
+    assert ports("traffic-manager", 5) == {
+        "servlet-https": 9448,
+        "servlet-http": 9768,
+        "amqp": 5677,
+        "tm-binary": 9616,
+        "tm-binary-ssl": 9716,
+    }
     assert set(ports("gateway-worker", 1)) == {
         "servlet-https",
         "servlet-http",
@@ -288,20 +350,20 @@ def test_ports_per_profile():
 
 
 def test_servlet_ports_come_from_catalina():
-    assert fc.servlet_ports(pack_conf("catalina")) == (9443, 9763)
+    assert fn.servlet_ports(pack_conf("catalina")) == (9443, 9763)
     cat = xml(
         '<Server><Service><Connector port="9764"/>'
         '<Connector port="9444" SSLEnabled="true" scheme="https"/></Service></Server>'
     )
-    assert fc.servlet_ports(cat) == (9444, 9764)
+    assert fn.servlet_ports(cat) == (9444, 9764)
 
 
 # ------------------------------------------------------------------ clustering
 
 
 def test_cluster_config_of_the_pack_is_off_with_a_dummy_member():
-    cfg = fc.cluster_config(pack_conf("axis2"))
-    assert cfg == fc.ClusterConfig(
+    cfg = fn.cluster_config(pack_conf("axis2"))
+    assert cfg == fn.ClusterConfig(
         False, "multicast", "wso2.carbon.domain", "127.0.0.1", 4000, (("127.0.0.1", 4000),)
     )
 
@@ -317,7 +379,7 @@ def test_cluster_config_wka_with_range():
         "<member><hostName>127.0.0.7</hostName><port>4100-4101</port></member></members>"
         "</clustering></axisconfig>"
     )
-    cfg = fc.cluster_config(axis2)
+    cfg = fn.cluster_config(axis2)
     assert cfg.enabled and cfg.scheme == "wka" and cfg.domain == "wso2.obkm.domain"
     assert (cfg.local_host, cfg.local_port) == ("127.0.0.5", 4100)
     assert cfg.members == (("127.0.0.6", 4100), ("127.0.0.7", 4100), ("127.0.0.7", 4101))
@@ -327,7 +389,7 @@ def test_cluster_config_wka_with_range():
 
 
 def test_keystore_config_resolves_carbon_home(tmp_path):
-    ks = fc.keystore_config(pack_conf("carbon"), tmp_path)
+    ks = fn.keystore_config(pack_conf("carbon"), tmp_path)
     assert ks.location == tmp_path / "repository/resources/security/wso2carbon.jks"
     assert (ks.store_type, ks.key_alias, ks.password, ks.key_password) == (
         "JKS",
@@ -335,7 +397,7 @@ def test_keystore_config_resolves_carbon_home(tmp_path):
         "wso2carbon",
         "wso2carbon",
     )
-    other = fc.KeyStoreConfig(ks.location, "JKS", "Pa55-store", "alias", "Pa55-key")
+    other = fn.KeyStoreConfig(ks.location, "JKS", "Pa55-store", "alias", "Pa55-key")
     assert "Pa55" not in repr(other)
 
 
@@ -368,10 +430,10 @@ def test_stock_files_are_understood(stock):
         "WSO2_MB_STORE_DB",
     ]
     fc.check_references(sources, conf["usermgt"], conf["registry"])
-    cl = fc.cluster_config(conf["axis2"])
+    cl = fn.cluster_config(conf["axis2"])
     assert not cl.enabled and cl.members == (("127.0.0.1", 4000),)
-    assert fc.servlet_ports(conf["catalina"]) == (9443, 9763)
-    ks = fc.keystore_config(conf["carbon"], stock)
+    assert fn.servlet_ports(conf["catalina"]) == (9443, 9763)
+    ks = fn.keystore_config(conf["carbon"], stock)
     assert ks.location == stock / "repository/resources/security/wso2carbon.jks"
 
 

@@ -49,7 +49,7 @@ def home(tmp_path, keystores) -> Path:
 
 # ------------------------------------------------------------------ boot helpers
 
-BASE_PORTS = (9443, 9763, 8243, 8280, 5672, 10397)
+BASE_PORTS = (9443, 9763, 8243, 8280, 5672, 9611, 9711, 10397)
 
 
 def port_free(port: int) -> bool:
@@ -147,6 +147,7 @@ def test_install_creates_the_product_layout(home, keystores):
         "bin/wso2server.sh",
         "bin/fakecarbon.py",
         "bin/fakecarbon_checks.py",
+        "bin/fakecarbon_node.py",
         "bin/fakecarbon_services.py",
         "bin/fakecarbon_net.py",
         "bin/fakecarbon.conf",
@@ -277,7 +278,12 @@ def test_registry_is_crlf_with_the_stock_shape(home):
     assert [e.get("name") for e in root.findall("dbConfig")] == ["wso2registry"]
     assert root.findall("remoteInstance") == [] and root.findall("mount") == []
     assert b"<!--" in raw and b"<remoteInstance" in raw and b"<mount path" in raw
-    assert [e.text for e in root.iter("versionResourcesOnChange")] == ["false", "false"]
+    # twice, both direct children of the root, as in the product (CHECKLIST REG, OBA-E13)
+    assert [e.text for e in root.findall("versionResourcesOnChange")] == ["false", "false"]
+    kids = [c.tag for c in root if isinstance(c.tag, str)]
+    first = kids.index("versionResourcesOnChange")
+    assert kids[first + 1 :].count("versionResourcesOnChange") == 1
+    assert "staticConfiguration" in kids[first:]
 
 
 def test_carbon_xml_hostname_only_in_comments(home):
@@ -578,3 +584,140 @@ def test_boot_with_the_stock_conf_overlaid(tmp_path, keystores):
             assert resp.status == 200 and resp.headers["X-Carbon-Port"] == str(9763 + off)
     finally:
         assert stop(proc) == 0
+
+
+# ------------------------------------------------------------------ Open Banking flavour
+
+OB_JNDI = "jdbc/WSO2OpenBankingDB"
+OB_SCRIPT = "dbscripts/finance/openbanking.org.uk/mysql.sql"
+
+
+@pytest.fixture()
+def ob_home(tmp_path, keystores) -> Path:
+    return pack.install_pack(
+        tmp_path / "wso2am-2.6.0-ob", keystores=keystores, boot_delay=0.3, flavour="ob"
+    )
+
+
+def ob_names(path: Path) -> list[str]:
+    root = ET.parse(path).getroot()
+    return [
+        (n.text or "").strip()
+        for ds in root.iter()
+        if ds.tag.endswith("}DataSource")
+        for n in ds
+        if n.tag.endswith("}Name")
+    ]
+
+
+def test_ob_flavour_has_the_open_banking_files(ob_home, home):
+    conf = ob_home / "repository/conf/finance/open-banking.xml"
+    assert ob_names(conf) == [OB_JNDI]  # exactly one live DataSource/Name (OBA-E09)
+    assert "<!--DataSource>" in conf.read_text()
+    md = ET.parse(ob_home / "repository/conf/datasources/master-datasources.xml").getroot()
+    jndi = {
+        d.findtext("name"): d.findtext("jndiConfig/name")
+        for d in md.findall("./datasources/datasource")
+    }
+    assert jndi["WSO2OB_DB"] == OB_JNDI
+    assert list(jndi)[:4] == ["WSO2_CARBON_DB", "WSO2AM_DB", "WSO2AM_STATS_DB", "WSO2_MB_STORE_DB"]
+    from wizard.sqlsplit import split_sql
+
+    script = (ob_home / OB_SCRIPT).read_text()
+    created = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", script)
+    assert set(fc_markers()) <= set(created)
+    assert len(split_sql(script)) == 4
+    seqs = sorted((ob_home / "repository/resources/finance/apis").rglob("*.xml"))
+    assert len(seqs) == 2
+    for seq in seqs:
+        ET.parse(seq)
+        assert "https://localhost:9443/" in seq.read_text()  # the old KM endpoint (OBK-E33)
+    # the API Manager flavour has none of it and is otherwise the same pack
+    assert not (home / "repository/conf/finance").exists()
+    assert not (home / "repository/resources/finance").exists()
+    assert (
+        "WSO2OB_DB" not in (home / "repository/conf/datasources/master-datasources.xml").read_text()
+    )
+    assert (home / "repository/conf/carbon.xml").read_bytes() == (
+        ob_home / "repository/conf/carbon.xml"
+    ).read_bytes()
+
+
+def fc_markers() -> tuple[str, ...]:
+    from wizard.lab import fakecarbon_checks
+
+    return fakecarbon_checks.OB_MARKERS
+
+
+def test_unknown_flavour_is_refused(tmp_path, keystores):
+    with pytest.raises(WizardError, match="unknown pack flavour 'obkm'"):
+        pack.install_pack(tmp_path / "x", keystores=keystores, flavour="obkm")
+    assert not (tmp_path / "x").exists()
+
+
+def test_ob_home_boots_and_refuses_an_undefined_ob_datasource(ob_home):
+    off = free_offset()
+    proc = boot(ob_home, f"-DportOffset={off}")
+    try:
+        wait_started(ob_home, proc)
+    finally:
+        assert stop(proc) == 0
+    (ob_home / LOG).unlink()
+    set_text(ob_home / "repository/conf/finance/open-banking.xml",
+             f"<Name>{OB_JNDI}</Name>", "<Name>jdbc/NoSuchDB</Name>")  # fmt: skip
+    text = refused(ob_home, "-DportOffset=716")
+    assert "'jdbc/NoSuchDB' named in open-banking.xml is not defined" in text
+
+
+def test_ob_flavour_over_the_stock_conf(tmp_path, keystores):
+    if not STOCK.is_dir():
+        pytest.skip("../shared/wso2-conf is not available")
+    home = pack.install_pack(tmp_path / "ob", keystores=keystores, pack_from=STOCK, flavour="ob")
+    md = home / "repository/conf/datasources/master-datasources.xml"
+    stock = (STOCK / "repository/conf/datasources/master-datasources.xml").read_bytes()
+    assert md.read_bytes() != stock and b"jdbc/WSO2OpenBankingDB" in md.read_bytes()
+    names = [d.findtext("name") for d in ET.parse(md).getroot().findall("./datasources/datasource")]
+    assert names[-1] == "WSO2OB_DB" and "WSO2AM_DB" in names
+
+
+# ------------------------------------------------------------------ the lab's homes
+
+
+def lab_view(n_hosts: int) -> dict:
+    return {
+        "dir": "/tmp/lab",
+        "hosts": [
+            {
+                "name": f"h{i}",
+                "address": f"127.0.0.{i}",
+                "home": f"/tmp/lab/hosts/h{i}/wso2am-2.6.0",
+            }
+            for i in range(2, 2 + n_hosts)
+        ],
+    }
+
+
+@pytest.mark.parametrize("n_hosts", [1, 4])
+def test_the_lab_installs_every_home_any_pattern_uses(n_hosts):
+    from wizard.catalog import pattern_ids
+    from wizard.lab.build import lab_homes
+    from wizard.labanswers import lab_nodes
+
+    view = lab_view(n_hosts)
+    homes = lab_homes(view, lambda _msg: None)
+    by_home = {h["home"]: h for h in homes}
+    assert len(by_home) == len(homes)  # each home once
+    for host in view["hosts"]:  # each host's own home is an API Manager pack
+        assert by_home[host["home"]] == {
+            "home": host["home"],
+            "host": host["name"],
+            "flavour": "apim",
+        }
+    for pattern in pattern_ids():
+        for node in lab_nodes(view, pattern):
+            assert by_home[node["home"]]["host"] == node["host"], (pattern, node["name"])
+            want = "ob" if pattern.startswith("ob-") else "apim"
+            assert by_home[node["home"]]["flavour"] == node["flavour"] == want
+    if n_hosts == 4:  # apim-distributed's fifth node shares the first host
+        assert "/tmp/lab/hosts/h2/wso2am-2.6.0-gw" in by_home
+        assert by_home["/tmp/lab/hosts/h2/wso2am-2.6.0-ob"]["flavour"] == "ob"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +22,7 @@ from wizard.lab import addresses, labfile, mariadb, nginx, sshd, users
 from wizard.lab.hostenv import env_file_text, find_java_home
 
 DRIVER_JAR = "mysql-connector-java-5.1.49.jar"
+HOSTS_FILE = "etc-hosts"  # next to the product homes; see wizard.labanswers.lab_nodes
 
 Progress = Callable[[str], None]
 
@@ -85,6 +88,8 @@ def build(
             for addr, name in zip(addrs, names, strict=True):
                 home_dir = hosts_dir / name
                 user = users.ensure_user(addr, home_dir)
+                if user.created:
+                    clear_crontab(user.name)
                 host_users.append(user)
                 entry = {
                     "name": name,
@@ -148,23 +153,41 @@ def build(
             db_future.result()
         say(f"{n_hosts} sshd hosts and the database are up")
         keystores.result()
+        view = {"dir": str(dir), "hosts": copy.deepcopy(rec.lab["hosts"])}
+        for h in view["hosts"]:
+            h["home"] = str(hosts_dir / h["name"] / pack.PRODUCT_DIRNAME)
+        owners = {
+            name: (user.uid, user.gid) if users.is_root() else None
+            for name, user in zip(names, host_users, strict=True)
+        }
+        plan = lab_homes(view, say)
         installs = [
             pool.submit(
                 pack.install_pack,
-                hosts_dir / name / pack.PRODUCT_DIRNAME,
+                Path(h["home"]),
                 keystores=keystores_dir,
                 pack_from=pack_from,
                 boot_delay=boot_delay,
-                owner=(user.uid, user.gid) if users.is_root() else None,
+                owner=owners[h["host"]],
+                flavour=h["flavour"],
             )
-            for name, user in zip(names, host_users, strict=True)
+            for h in plan
         ]
-        homes = [Path(f.result()) for f in installs]
-        rec.update(
-            lambda lab: [
-                h.update({"home": str(hm)}) for h, hm in zip(lab["hosts"], homes, strict=True)
-            ]
-        )
+        for f in installs:
+            f.result()
+        for h in view["hosts"]:
+            make_hosts_file(Path(h["home"]).parent / HOSTS_FILE, owners[h["name"]])
+
+        def record_homes(lab: dict[str, Any]) -> None:
+            lab["homes"] = plan
+            lab["pack"] = {
+                "boot_delay": boot_delay,
+                "pack_from": str(pack_from) if pack_from is not None else None,
+            }
+            for h, v in zip(lab["hosts"], view["hosts"], strict=True):
+                h["home"] = v["home"]
+
+        rec.update(record_homes)
         _start_nginx(dir, rec, names[0], addrs[0], host_users[0], port)
         jar = pack.make_driver_jar(files_dir / DRIVER_JAR)
         rec.update(lambda lab: lab.update({"driver_jar": str(jar), "java_home": str(java_home)}))
@@ -173,6 +196,55 @@ def build(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return labfile.load(dir)
+
+
+def lab_homes(view: dict[str, Any], say: Progress) -> list[dict[str, str]]:
+    """Every product home the lab answers use: ``{"home", "host", "flavour"}``.
+
+    ``view`` holds ``dir`` and the ``hosts`` with their ``home``. Each host's own home
+    (API Manager pack) comes first, then the homes of each pattern's nodes
+    (``wizard.labanswers.lab_nodes``: Open Banking homes, second nodes on a host).
+    """
+    homes: dict[str, dict[str, str]] = {
+        h["home"]: {"home": h["home"], "host": h["name"], "flavour": "apim"} for h in view["hosts"]
+    }
+    try:
+        from wizard import catalog, labanswers  # type: ignore[attr-defined]
+    except ImportError as exc:
+        say(f"only the hosts' own homes: {exc}")
+        return list(homes.values())
+    for pattern in catalog.pattern_ids():
+        for node in labanswers.lab_nodes(view, pattern):
+            seen = homes.setdefault(
+                node["home"],
+                {"home": node["home"], "host": node["host"], "flavour": node["flavour"]},
+            )
+            if seen["flavour"] != node["flavour"]:
+                raise step_failed(
+                    f"the lab home {node['home']} is used by {pattern} as a "
+                    f"{node['flavour']} pack and by another pattern as a {seen['flavour']} pack",
+                    fix="give each pack flavour its own home in wizard.labanswers.lab_nodes",
+                )
+    return list(homes.values())
+
+
+def clear_crontab(user: str) -> None:
+    """Remove the crontab of a lab user (as root): one left by an earlier lab's user of
+    the same name belongs to a stale uid, and crontab(1) cannot replace it."""
+    if not users.is_root() or shutil.which("crontab") is None:
+        return
+    subprocess.run(["crontab", "-r", "-u", user], capture_output=True, check=False, timeout=30)
+
+
+def make_hosts_file(path: Path, owner: tuple[int, int] | None) -> None:
+    """A host's own hosts file (the lab hosts share this machine's /etc/hosts)."""
+    path.write_text(
+        "# hosts file of a carbon-wizard lab host (stands in for /etc/hosts)\n"
+        "127.0.0.1\tlocalhost\n"
+    )
+    os.chmod(path, 0o644)
+    if owner is not None:
+        os.chown(path, *owner)
 
 
 def _prepare_home(home: Path, user: users.HostUser, client_pub: str, env: dict[str, str]) -> Path:

@@ -2,17 +2,20 @@
 """A fake WSO2 Carbon (API Manager 2.6.0) server for the carbon-wizard lab.
 
 Copied into a product home as ``bin/fakecarbon.py`` (with its siblings
-``fakecarbon_checks.py``, ``fakecarbon_services.py``, ``fakecarbon_net.py``) and started by
+``fakecarbon_checks.py``, ``fakecarbon_node.py``, ``fakecarbon_services.py``,
+``fakecarbon_net.py``) and started by
 ``bin/wso2server.sh``. Standard library only. It boots like Carbon does, making the
 checks a real boot would fail on, and logs Carbon-style lines to
 ``repository/logs/wso2carbon.log``:
 
 1. parse carbon.xml, master-datasources.xml, user-mgt.xml, registry.xml, api-manager.xml,
-   axis2.xml, catalina-server.xml and identity.xml;
+   axis2.xml, catalina-server.xml and identity.xml (and an Open Banking pack's
+   finance/open-banking.xml, whose DataSource/Name must be a defined datasource);
 2. port offset from ``-DportOffset`` or carbon.xml;
 3. the JDBC driver jar when a datasource is MySQL;
-4. each MySQL datasource: connect with its user and password, marker tables present;
-5. user-mgt.xml / registry.xml datasource references and registry mounts;
+4. each MySQL datasource: connect with its user and password, marker tables present
+   (the OB datasource: the tables of the OB dbscript);
+5. user-mgt.xml / registry.xml / open-banking.xml datasource references, registry mounts;
 6. load the key store of carbon.xml for HTTPS;
 7. open the servlet, gateway, AMQP and Thrift ports of the profile (+ offset);
 8. axis2 clustering: listen on localMemberHost:localMemberPort and join WKA members;
@@ -37,10 +40,12 @@ from pathlib import Path
 try:  # run as bin/fakecarbon.py
     import fakecarbon_checks as checks  # type: ignore[import-not-found]
     import fakecarbon_net as net  # type: ignore[import-not-found]
+    import fakecarbon_node as nodecfg  # type: ignore[import-not-found]
     import fakecarbon_services as services  # type: ignore[import-not-found]
 except ImportError:  # imported as wizard.lab.fakecarbon
     from wizard.lab import fakecarbon_checks as checks
     from wizard.lab import fakecarbon_net as net
+    from wizard.lab import fakecarbon_node as nodecfg
     from wizard.lab import fakecarbon_services as services
 
 DEFAULT_BOOT_DELAY = 3.0
@@ -65,6 +70,9 @@ def boot_delay(home: Path, env: dict[str, str]) -> float:
 
 
 def setup_script(home: Path, markers: tuple[str, ...]) -> Path | None:
+    if markers == checks.OB_MARKERS:
+        script = home / "dbscripts" / "finance" / "openbanking.org.uk" / "mysql.sql"
+        return script if script.is_file() else None
     folder = home / "dbscripts" / ("apimgt" if markers == checks.AM_MARKERS else "")
     for name in ("mysql5.7.sql", "mysql.sql"):
         if (folder / name).is_file():
@@ -99,17 +107,18 @@ class Server:
         log.info(_CORE, f"Port offset      : {offset}")
 
         sources = checks.datasources(conf["datasources"])
+        ob_jndi = checks.ob_datasource(conf.get("ob"))
         checks.check_driver(sources, home / "repository" / "components" / "lib")
         for ds in sources:
             target = checks.parse_mysql_url(ds.url)
             if target is None:
                 continue
-            markers = checks.marker_tables(ds, conf["registry"], conf["usermgt"])
+            markers = checks.marker_tables(ds, conf["registry"], conf["usermgt"], ob_jndi)
             script = setup_script(home, markers) if self.opts.setup and markers else None
             services.check_database(ds, target, markers, script, log)
-        checks.check_references(sources, conf["usermgt"], conf["registry"])
+        checks.check_references(sources, conf["usermgt"], conf["registry"], ob_jndi)
 
-        ks = checks.keystore_config(conf["carbon"], home)
+        ks = nodecfg.keystore_config(conf["carbon"], home)
         if not java_home:
             raise checks.BootError(_CORE, "JAVA_HOME is not set: cannot read the key store")
         tls = services.load_keystore(ks, java_home)
@@ -117,8 +126,8 @@ class Server:
 
         address = self.env.get("CARBON_BIND_ADDRESS", "127.0.0.1")
         node = self.env.get("CARBON_NODE_NAME") or socket.gethostname()
-        servlet = checks.servlet_ports(conf["catalina"])
-        for lst in checks.listeners(self.opts.profile, offset, servlet):
+        servlet = nodecfg.servlet_ports(conf["catalina"])
+        for lst in nodecfg.listeners(self.opts.profile, offset, servlet):
             server = net.open_listener(lst, address, node, tls)
             self.transports.append(server)
             threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -129,14 +138,14 @@ class Server:
                 f"Started {lst.name} listener on {address}:{lst.port} ({lst.kind})",
             )
 
-        cluster = checks.cluster_config(conf["axis2"])
+        cluster = nodecfg.cluster_config(conf["axis2"])
         if cluster.enabled:
             self.cluster = net.ClusterAgent(cluster, log)
             self.cluster.start()
         else:
             log.info(_CORE, "Clustering has been disabled")
 
-        https = next(lst.port for lst in checks.listeners(self.opts.profile, offset, servlet))
+        https = next(lst.port for lst in nodecfg.listeners(self.opts.profile, offset, servlet))
         log.info(_MAIN, f"Mgt Console URL  : https://{address}:{https}/carbon/")
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 Standard library only: this module is copied next to ``fakecarbon.py`` into the
 product's ``bin/`` and run by the host's ``/usr/bin/python3`` as an unprivileged user.
 Every function here is pure (files in, values out) so the unit tests can call it.
+What a node opens (ports, cluster membership, key store) is in ``fakecarbon_node.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ CONF_FILES: dict[str, str] = {
     "identity": "repository/conf/identity/identity.xml",
 }
 
+# Open Banking packs only: its DataSource/Name is the JNDI name of the OB database.
+OB_CONF_FILE = "repository/conf/finance/open-banking.xml"
+
 # Profiles of API-M 2.6.0 (-Dprofile=...). "default" is the all-in-one server.
 PROFILES = (
     "default",
@@ -38,11 +42,12 @@ PROFILES = (
     "gateway-worker",
     "gateway-manager",
 )
-_NO_GATEWAY = {"api-key-manager", "api-publisher", "api-store", "traffic-manager"}
+
 
 # Marker tables a datasource must hold, by datasource name.
 AM_MARKERS = ("AM_API", "IDN_BASE_TABLE")
 SHARED_MARKERS = ("REG_RESOURCE", "UM_USER")
+OB_MARKERS = ("OB_CONSENT", "OB_CONSENT_AUTH_RESOURCE")  # made by the OB pack's dbscript
 _SHARED_DS_NAMES = {"WSO2UM_DB", "WSO2REG_DB", "WSO2CONFIG_DB"}
 
 _JAR_RE = re.compile(r"^mysql-connector-(java|j)-[0-9][\w.\-]*\.jar$")
@@ -74,34 +79,6 @@ class MysqlTarget:
     port: int
     database: str
     params: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Listener:
-    """One port the server opens: kind is "https", "http" or "tcp"."""
-
-    name: str
-    port: int
-    kind: str
-
-
-@dataclass(frozen=True)
-class ClusterConfig:
-    enabled: bool
-    scheme: str
-    domain: str
-    local_host: str
-    local_port: int
-    members: tuple[tuple[str, int], ...]
-
-
-@dataclass(frozen=True)
-class KeyStoreConfig:
-    location: Path
-    store_type: str
-    password: str = field(repr=False)
-    key_alias: str
-    key_password: str = field(repr=False)
 
 
 @dataclass
@@ -159,8 +136,40 @@ def parse_xml(path: Path) -> ET.Element:
 
 
 def load_configs(home: Path) -> dict[str, ET.Element]:
-    """Parse every file of CONF_FILES, in order; the first bad one stops the boot."""
-    return {key: parse_xml(home / rel) for key, rel in CONF_FILES.items()}
+    """Parse every file of CONF_FILES, in order; the first bad one stops the boot.
+
+    An Open Banking pack's open-banking.xml is parsed too (key ``ob``) when present.
+    """
+    conf = {key: parse_xml(home / rel) for key, rel in CONF_FILES.items()}
+    if (home / OB_CONF_FILE).exists():
+        conf["ob"] = parse_xml(home / OB_CONF_FILE)
+    return conf
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def ob_datasource(ob: ET.Element | None) -> str:
+    """The JNDI name open-banking.xml gives in ``DataSource/Name`` (any namespace); "" if none.
+
+    The product reads exactly one; several live ones are a boot error.
+    """
+    if ob is None:
+        return ""
+    names = [
+        _text(name)
+        for ds in ob.iter()
+        if _local(ds.tag) == "DataSource"
+        for name in ds
+        if _local(name.tag) == "Name"
+    ]
+    if len(names) > 1:
+        raise BootError(
+            "com.wso2.finance.open.banking.common.config.OpenBankingConfigParser",
+            f"open-banking.xml defines {len(names)} DataSource/Name elements; one is expected",
+        )
+    return names[0] if names else ""
 
 
 def resolve_placeholders(text: str, home: Path) -> str:
@@ -229,9 +238,18 @@ def usermgt_datasource(usermgt: ET.Element) -> str:
     return _text(usermgt.find("./Realm/Configuration/Property[@name='dataSource']"))
 
 
-def check_references(sources: list[DataSource], usermgt: ET.Element, registry: ET.Element) -> None:
-    """JNDI names used by user-mgt.xml and registry.xml must exist; mounts must match."""
+def check_references(
+    sources: list[DataSource], usermgt: ET.Element, registry: ET.Element, ob_jndi: str = ""
+) -> None:
+    """JNDI names used by user-mgt.xml, registry.xml (and open-banking.xml) must exist;
+    registry mounts must match."""
     jndis = {ds.jndi for ds in sources}
+    if ob_jndi and ob_jndi not in jndis:
+        raise BootError(
+            "com.wso2.finance.open.banking.common.config.OpenBankingConfigParser",
+            f"Error while initializing the Open Banking datasource: '{ob_jndi}' named in "
+            "open-banking.xml is not defined in master-datasources.xml",
+        )
     um = usermgt_datasource(usermgt)
     if um and um not in jndis:
         raise BootError(
@@ -276,11 +294,16 @@ def check_references(sources: list[DataSource], usermgt: ET.Element, registry: E
 
 
 def marker_tables(
-    ds: DataSource, registry: ET.Element | None = None, usermgt: ET.Element | None = None
+    ds: DataSource,
+    registry: ET.Element | None = None,
+    usermgt: ET.Element | None = None,
+    ob_jndi: str = "",
 ) -> tuple[str, ...]:
     """Tables whose presence shows the right dbscript was run into the datasource's DB."""
     if ds.name == "WSO2AM_DB":
         return AM_MARKERS
+    if ob_jndi and ds.jndi == ob_jndi:
+        return OB_MARKERS
     shared = set(_SHARED_DS_NAMES)
     jndis: set[str] = set()
     if registry is not None:
@@ -321,86 +344,3 @@ def check_driver(sources: list[DataSource], lib_dir: Path) -> None:
             "org.wso2.carbon.ndatasource.rdbms.RDBMSDataSourceReader",
             f"Cannot load JDBC driver class '{cls}' (no mysql-connector jar in {lib_dir})",
         )
-
-
-def servlet_ports(catalina: ET.Element) -> tuple[int, int]:
-    """(https, http) base ports from catalina-server.xml, before the offset."""
-    https, http = 9443, 9763
-    for conn in catalina.findall("./Service/Connector"):
-        port = conn.get("port", "")
-        if not port.isdigit():
-            continue
-        if conn.get("SSLEnabled", "").lower() == "true" or conn.get("scheme") == "https":
-            https = int(port)
-        else:
-            http = int(port)
-    return https, http
-
-
-def listeners(profile: str, offset: int, servlet: tuple[int, int] = (9443, 9763)) -> list[Listener]:
-    """The ports a node of this profile opens, offset applied."""
-    https, http = servlet
-    out = [
-        Listener("servlet-https", https + offset, "https"),
-        Listener("servlet-http", http + offset, "http"),
-    ]
-    if profile not in _NO_GATEWAY:
-        out.append(Listener("nio-https", 8243 + offset, "https"))
-        out.append(Listener("nio-http", 8280 + offset, "http"))
-    if profile in ("default", "traffic-manager"):
-        out.append(Listener("amqp", 5672 + offset, "tcp"))
-    if profile in ("default", "api-key-manager"):
-        out.append(Listener("thrift", 10397 + offset, "tcp"))
-    return out
-
-
-def cluster_config(axis2: ET.Element) -> ClusterConfig:
-    cl = axis2.find("./clustering")
-    if cl is None:
-        return ClusterConfig(False, "", "", "127.0.0.1", 4000, ())
-
-    def param(name: str, default: str) -> str:
-        return _text(cl.find(f"./parameter[@name='{name}']")) or default
-
-    members: list[tuple[str, int]] = []
-    for m in cl.findall("./members/member"):
-        host = _text(m.find("hostName"))
-        port = _text(m.find("port"))
-        if not host:
-            continue
-        # WKA members may give a port range such as 4000-4002: take every port of it.
-        if "-" in port:
-            lo, hi = (int(x) for x in port.split("-", 1))
-            members.extend((host, p) for p in range(lo, hi + 1))
-        else:
-            members.append((host, int(port or "4000")))
-    port_text = param("localMemberPort", "4000")
-    return ClusterConfig(
-        enabled=cl.get("enable", "false").strip().lower() == "true",
-        scheme=param("membershipScheme", "multicast"),
-        domain=param("domain", "wso2.carbon.domain"),
-        local_host=param("localMemberHost", "127.0.0.1"),
-        local_port=int(port_text) if port_text.isdigit() else 4000,
-        members=tuple(members),
-    )
-
-
-def keystore_config(carbon: ET.Element, home: Path) -> KeyStoreConfig:
-    ks = carbon.find("./c:Security/c:KeyStore", C)
-    if ks is None:
-        raise BootError(
-            "org.wso2.carbon.core.util.KeyStoreManager",
-            "No Security/KeyStore element in carbon.xml",
-        )
-    location = resolve_placeholders(_text(ks.find("c:Location", C)), home)
-    path = Path(location)
-    if not path.is_absolute():
-        path = home / path
-    password = (ks.findtext("c:Password", "", C) or "").strip()
-    return KeyStoreConfig(
-        location=path,
-        store_type=_text(ks.find("c:Type", C)) or "JKS",
-        password=password,
-        key_alias=_text(ks.find("c:KeyAlias", C)),
-        key_password=(ks.findtext("c:KeyPassword", password, C) or "").strip(),
-    )

@@ -13,10 +13,12 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 try:  # run as bin/fakecarbon.py: the sibling modules are top-level
-    from fakecarbon_checks import BootError, ClusterConfig, Listener  # type: ignore[import-not-found]
+    from fakecarbon_checks import BootError  # type: ignore[import-not-found]
+    from fakecarbon_node import ClusterConfig, Listener  # type: ignore[import-not-found]
     from fakecarbon_services import CarbonLog  # type: ignore[import-not-found]
 except ImportError:  # imported as wizard.lab.fakecarbon_net (tests)
-    from wizard.lab.fakecarbon_checks import BootError, ClusterConfig, Listener
+    from wizard.lab.fakecarbon_checks import BootError
+    from wizard.lab.fakecarbon_node import ClusterConfig, Listener
     from wizard.lab.fakecarbon_services import CarbonLog
 
 # ---------------------------------------------------------------- transports

@@ -23,16 +23,16 @@ try:  # run as bin/fakecarbon.py: the checks module is a sibling file
     from fakecarbon_checks import (  # type: ignore[import-not-found]
         BootError,
         DataSource,
-        KeyStoreConfig,
         MysqlTarget,
     )
+    from fakecarbon_node import KeyStoreConfig  # type: ignore[import-not-found]
 except ImportError:  # imported as wizard.lab.fakecarbon_services (tests)
     from wizard.lab.fakecarbon_checks import (
         BootError,
         DataSource,
-        KeyStoreConfig,
         MysqlTarget,
     )
+    from wizard.lab.fakecarbon_node import KeyStoreConfig
 
 LOG_REL = "repository/logs/wso2carbon.log"
 

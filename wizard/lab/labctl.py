@@ -8,8 +8,12 @@ Layout of a lab directory (0755, so that host users can reach their homes)::
     keys/     (0700)          id_ed25519 (0600), id_ed25519.pub: the lab's client key
     db/                       MariaDB datadir, socket, logs
     sshd/hN/  (0700)          sshd_config, host key, pid file, log of host hN
-    hosts/hN/ (host user)     the host user's home: wso2am-2.6.0/, .carbon-env,
-                              .ssh/authorized_keys (root-owned), nginx/ on the first host
+    hosts/hN/ (host user)     the host user's home: wso2am-2.6.0/, the other product homes
+                              the patterns' answers use (wso2am-2.6.0-<node>/ for a second
+                              node on the host, wso2am-2.6.0-ob[-<node>]/ Open Banking
+                              packs; all listed in lab.json "homes"), etc-hosts (the host's
+                              own hosts file), .carbon-env, .ssh/authorized_keys
+                              (root-owned), nginx/ on the first host
     files/                    keystores made once, the JDBC driver jar
     answers/                  one answers file per pattern (when the catalog is present)
 """
@@ -24,8 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wizard.errors import bad_input
-from wizard.lab import build, labfile, mariadb, procs, sshd, users
+from wizard.errors import bad_input, step_failed
+from wizard.lab import build, labfile, mariadb, nginx, procs, sshd, users
 from wizard.lab.build import Progress
 
 DEFAULT_HOSTS = 4
@@ -79,6 +83,85 @@ def status(dir: Path) -> dict[str, Any] | None:
     return lab
 
 
+# ---------------------------------------------------------------- homes
+
+
+def _homes(raw: dict[str, Any]) -> list[str]:
+    """Every product home of the lab (lab.json ``homes``, else the hosts' own)."""
+    homes = [str(h["home"]) for h in raw.get("homes") or [] if h.get("home")]
+    homes += [str(h["home"]) for h in raw.get("hosts") or [] if h.get("home")]
+    return list(dict.fromkeys(homes))
+
+
+def _node_pids(raw: dict[str, Any]) -> list[int]:
+    """Pids of the fake Carbon nodes running from the lab's homes."""
+    pids: list[int] = []
+    for home in _homes(raw):
+        pid = procs.read_pid_file(Path(home) / "wso2carbon.pid")
+        if pid is not None and procs.is_ours(pid, home):
+            pids.append(pid)
+    return pids
+
+
+def reset_homes(dir: Path) -> list[str]:
+    """Stop the lab's nodes and put every product home back to a fresh pack.
+
+    The hosts' own hosts files are emptied too; databases are left alone (answers
+    with their own DB prefix start clean). Returns the homes reinstalled.
+    """
+    from wizard.lab import pack
+
+    dir = Path(dir).resolve()
+    lab = labfile.load(dir)
+    procs.stop(_node_pids(lab))
+    settings = lab.get("pack") or {}
+    pack_from = settings.get("pack_from")
+    owners: dict[str, tuple[int, int] | None] = {}
+    for host in lab["hosts"]:
+        st = (Path(host["home"]).parent).stat()
+        owners[host["name"]] = (st.st_uid, st.st_gid) if users.is_root() else None
+    plan = lab.get("homes") or [
+        {"home": h["home"], "host": h["name"], "flavour": "apim"} for h in lab["hosts"]
+    ]
+    for h in plan:
+        pack.install_pack(
+            Path(h["home"]),
+            keystores=dir / "files" / "keystores",
+            pack_from=Path(pack_from) if pack_from else None,
+            boot_delay=float(settings.get("boot_delay", 3.0)),
+            owner=owners[h["host"]],
+            flavour=h.get("flavour", "apim"),
+        )
+    for host in lab["hosts"]:
+        build.make_hosts_file(Path(host["home"]).parent / build.HOSTS_FILE, owners[host["name"]])
+        if host.get("created_user"):
+            build.clear_crontab(str(host["user"]))
+    _reset_nginx(lab)
+    return [h["home"] for h in plan]
+
+
+def _reset_nginx(lab: dict[str, Any]) -> None:
+    """Drop the server blocks and certificates the patterns wrote; reload the lab NGINX."""
+    ng = lab["nginx"]
+    prefix = nginx.NginxPrefix(Path(ng.get("prefix") or Path(ng["conf_dir"]).parent))
+    for folder in (prefix.conf_dir, prefix.root / "ssl"):
+        if folder.is_dir():
+            for item in folder.iterdir():
+                if item.is_dir() and not item.is_symlink():
+                    shutil.rmtree(item)
+                else:
+                    item.unlink()
+    if procs.is_ours(ng.get("pid"), str(prefix.root)):
+        st = prefix.root.stat()
+        owner = (st.st_uid, st.st_gid) if users.is_root() else None
+        res = nginx.run(prefix, ["-s", "reload"], owner)
+        if res.returncode != 0:
+            raise step_failed(
+                f"the lab's nginx did not reload: {res.stderr.strip()}",
+                fix=f"see {prefix.error_log}, or 'lab down' and 'lab up'",
+            )
+
+
 # ---------------------------------------------------------------- down
 
 
@@ -94,13 +177,7 @@ def down(dir: Path) -> bool:
             shutil.rmtree(dir)
             return True
         return False
-    pids: list[int] = []
-    for host in raw.get("hosts") or []:
-        home = host.get("home")
-        if home:
-            pid = procs.read_pid_file(Path(home) / "wso2carbon.pid")
-            if procs.is_ours(pid, str(home)):
-                pids.append(pid)  # type: ignore[arg-type]
+    pids = _node_pids(raw)
     ng = raw.get("nginx") or {}
     if ng.get("prefix") and procs.is_ours(ng.get("pid"), ng["prefix"]):
         pids.append(ng["pid"])
@@ -116,6 +193,7 @@ def down(dir: Path) -> bool:
     procs.stop(pids)
     for host in raw.get("hosts") or []:
         if host.get("created_user") and host.get("user"):
+            build.clear_crontab(str(host["user"]))
             users.remove_user(str(host["user"]), dir / "hosts" / str(host.get("name")))
     shutil.rmtree(dir)
     return True

@@ -4,6 +4,12 @@
 real pack (encodings, namespaces, CRLF, commented elements, dbscripts). The fake
 server (``wizard/lab/fakecarbon*.py``) is copied into its ``bin/`` and started by
 ``bin/wso2server.sh``. Key stores are made with the real ``keytool``.
+
+Flavours: ``apim`` is the API Manager 2.6.0 pack; ``ob`` is an Open Banking pack, which is
+the same pack plus ``files-ob/`` (``repository/conf/finance/open-banking.xml``, the OB
+dbscript ``dbscripts/finance/openbanking.org.uk/mysql.sql``, the OB API in-sequences under
+``repository/resources/finance/apis/``) and the H2 ``WSO2OB_DB`` datasource
+(``ob-datasource.xml``) in master-datasources.xml.
 """
 
 from __future__ import annotations
@@ -23,10 +29,16 @@ PACK_VERSION = "2.6.0"
 PRODUCT_DIRNAME = "wso2am-2.6.0"
 
 FILES_DIR = Path(__file__).resolve().parent / "files"
+OB_FILES_DIR = Path(__file__).resolve().parent / "files-ob"
+OB_DATASOURCE = Path(__file__).resolve().parent / "ob-datasource.xml"
+FLAVOURS = ("apim", "ob")
+MASTER_DATASOURCES = Path("repository/conf/datasources/master-datasources.xml")
+OB_CONF = Path("repository/conf/finance/open-banking.xml")
 LAB_DIR = Path(__file__).resolve().parent.parent
 SERVER_MODULES = (
     "fakecarbon.py",
     "fakecarbon_checks.py",
+    "fakecarbon_node.py",
     "fakecarbon_services.py",
     "fakecarbon_net.py",
 )
@@ -172,6 +184,24 @@ def _overlay(pack_from: Path, dest: Path) -> None:
             shutil.copyfile(src, dest / rel)
 
 
+def _add_ob_flavour(dest: Path) -> None:
+    """Lay files-ob/ over the home and define WSO2OB_DB before the last </datasources>."""
+    shutil.copytree(OB_FILES_DIR, dest, dirs_exist_ok=True)
+    md = dest / MASTER_DATASOURCES
+    text = md.read_bytes()
+    end = text.rfind(b"</datasources>")
+    if end >= 0:
+        end = text.rfind(b"\n", 0, end) + 1  # the start of that line
+    if end <= 0:
+        raise WizardError(
+            "master-datasources.xml has no closing </datasources>",
+            Where(file=str(md)),
+            "reinstall the pack (its files were changed)",
+        )
+    fragment = OB_DATASOURCE.read_bytes()
+    md.write_bytes(text[:end] + fragment + text[end:])
+
+
 def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
     uid, gid = owner
     os.lchown(root, uid, gid)
@@ -187,14 +217,22 @@ def install_pack(
     pack_from: Path | None = None,
     boot_delay: float = 3.0,
     owner: tuple[int, int] | None = None,
+    flavour: str = "apim",
 ) -> Path:
     """Create a product home at ``dest`` (the home folder itself) and return it.
 
     ``keystores`` is a folder made by :func:`make_stock_keystores`. ``pack_from`` is a
     real product home whose conf, site.json, event publishers, dbscripts and key stores
     are laid over ours (never its bin/). An existing home at ``dest`` is replaced.
+    ``flavour`` is ``apim`` (API Manager 2.6.0) or ``ob`` (Open Banking: the same plus
+    the OB files, see the module docstring).
     """
     dest = Path(dest)
+    if flavour not in FLAVOURS:
+        raise WizardError(
+            f"unknown pack flavour {flavour!r}",
+            fix=f"use one of: {', '.join(FLAVOURS)}",
+        )
     for name in (KEYSTORE_NAME, TRUSTSTORE_NAME):
         if not (keystores / name).is_file():
             raise WizardError(
@@ -223,6 +261,8 @@ def install_pack(
                 "give the folder of an unpacked wso2am-2.6.0",
             )
         _overlay(pack_from, dest)
+    if flavour == "ob":
+        _add_ob_flavour(dest)
     for module in SERVER_MODULES:
         shutil.copyfile(LAB_DIR / module, dest / "bin" / module)
     (dest / "bin" / "fakecarbon.conf").write_text(

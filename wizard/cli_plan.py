@@ -15,6 +15,7 @@ import sys
 from wizard.answers import load_answers, schema
 from wizard.answers.example import example_yaml
 from wizard.catalog import all_patterns, load_pattern
+from wizard.cli_export import register_export
 from wizard.planner import plan
 
 ONLINE_NOTE = (
@@ -79,13 +80,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_patterns)
 
-    a = sub.add_parser("answers", help="the answers file: its JSON Schema or an example")
+    a = sub.add_parser(
+        "answers", help="the answers file: its JSON Schema, an example, or a session's export"
+    )
     asub = a.add_subparsers(dest="answers_command", metavar="WHAT", required=True)
     s = asub.add_parser("schema", help="print the JSON Schema of an answers file")
     s.set_defaults(func=_schema)
     e = asub.add_parser("example", help="print a commented example answers file")
     e.add_argument("pattern", help="pattern id (see: carbon-wizard patterns)")
     e.set_defaults(func=_example)
+    register_export(asub)
 
     pl = sub.add_parser("plan", help="validate answers and print the plan, grouped by host")
     pl.add_argument("--answers", required=True, help="answers YAML file")

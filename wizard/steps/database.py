@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from wizard import dbstate
 from wizard.connectors.mysql import MySQL
 from wizard.connectors.mysql_checks import Change, Report
 from wizard.dbscripts import apply_script, check_script, load_script
@@ -107,25 +108,50 @@ def _collation(inputs: dict[str, Any]) -> str:
 
 
 class DbscriptHandler:
-    """The product's dbscript, read from a node's pack, run once into its database."""
+    """The product's dbscript, read from a node's pack, run once into its database.
+
+    A run the wizard left partial (killed, or a statement failed: ``running``/``failed`` in
+    ``carbon_wizard.script_runs``) is resumed by dropping and re-creating the database,
+    but only when the wizard created that database empty; otherwise ``check_script``
+    stops with the reason and what to do by hand.
+    """
 
     def _script(self, step: Step, ctx: RunContext) -> Any:
         node, path = step.inputs["source_node"], step.inputs["script"]
         return load_script(path, read=ctx.transport(node).read, origin=f"{node}:{path}")
 
+    def _partial_and_ours(self, db: MySQL, name: str) -> str:
+        """How the partial run stopped, when the database is ours to re-create; else ""."""
+        runs = dbstate.script_runs(db, name)
+        partial = [r for r in runs if r.state in (dbstate.RUNNING, dbstate.FAILED)]
+        if not partial or any(r.state == dbstate.DONE for r in runs):
+            return ""  # nothing partial, or a finished schema (never dropped)
+        if dbstate.created_by_wizard(db, name) is None:
+            return ""  # not ours: check_script stops with what to do by hand
+        r = partial[0]
+        return f"{r.script} {r.state} after {r.statements_done} of {r.statements_total} statements"
+
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         db = admin_connection(step, ctx)
-        report = check_script(
-            db, step.inputs["database"], self._script(step, ctx), step.inputs.get("markers")
-        )
+        name = step.inputs["database"]
+        partial = self._partial_and_ours(db, name)
+        if partial:
+            return Outcome(
+                False,
+                f"database {name} is partially set up ({partial}); the wizard created it "
+                "empty, so it will drop and re-create it and run the script again",
+            )
+        report = check_script(db, name, self._script(step, ctx), step.inputs.get("markers"))
         return Outcome(report.change is Change.UNCHANGED, str(report))
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
         db = admin_connection(step, ctx)
-        report = apply_script(
-            db, step.inputs["database"], self._script(step, ctx), step.inputs.get("markers")
-        )
-        return Outcome(True, str(report))
+        name = step.inputs["database"]
+        note = ""
+        if self._partial_and_ours(db, name):
+            note = f"{db.recreate_if_ours(name)}; "
+        report = apply_script(db, name, self._script(step, ctx), step.inputs.get("markers"))
+        return Outcome(True, f"{note}{report}")
 
 
 HANDLERS = {"database": DatabaseHandler(), "dbscript": DbscriptHandler()}

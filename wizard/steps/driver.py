@@ -8,6 +8,7 @@ from pathlib import Path
 from wizard.errors import bad_input
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
+from wizard.steps.files import remove_leftovers
 
 
 def _local_jar(step: Step) -> tuple[Path, bytes]:
@@ -43,6 +44,7 @@ class DriverHandler:
         dest_dir = step.inputs["dest_dir"]
         if not transport.stat(dest_dir).is_dir:
             transport.mkdir_p(dest_dir)
+        remove_leftovers(transport, path)
         transport.write_atomic(path, data, mode=0o644)
         ctx.resources.setdefault("changed_hosts", set()).add(step.host)
         return Outcome(True, "copied")

@@ -8,8 +8,10 @@ diffs are masked.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
+from wizard.connectors.base import TMP_MARK
 from wizard.edits import apply_edits
 from wizard.edits.model import Edit, EditResult
 from wizard.errors import EXIT_STEP_FAILED, WizardError, step_failed
@@ -20,6 +22,24 @@ from wizard.secretrefs import has_token, substitute
 
 def backup_suffix(session_id: str) -> str:
     return f".carbon-wizard-{session_id}.bak"
+
+
+def remove_leftovers(transport: Any, path: str) -> list[str]:
+    """Remove the temp files a killed write left next to ``path`` (and its backup).
+
+    An atomic write goes to ``.<name>[.carbon-wizard-<session>.bak]<TMP_MARK><random>`` in
+    the same folder, then is renamed; a wizard killed in between leaves that file behind.
+    Only names with our mark are touched. Returns the paths removed.
+    """
+    parent, base = posixpath.split(path)
+    try:
+        names = transport.listdir(parent or ".")
+    except (WizardError, OSError):
+        return []
+    stale = [posixpath.join(parent, n) for n in names if n.startswith(f".{base}") and TMP_MARK in n]
+    if stale:
+        transport.run(["rm", "-f", "--", *stale])
+    return stale
 
 
 def _resolved(value: Any, ctx: RunContext) -> Any:
@@ -93,6 +113,7 @@ class FileEditHandler:
             return Outcome(True, "unchanged")
         transport = ctx.transport(step.host)
         path = step.inputs["path"]
+        remove_leftovers(transport, path)
         mode = None
         if created:
             source = step.inputs.get("create_from")

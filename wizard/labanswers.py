@@ -26,7 +26,7 @@ SECRET_NAMES = ("db-app", "carbon-admin", "keystore", "truststore")
 # Options the lab sets whatever their default. lb_websocket: NGINX would listen on the
 # fixed WebSocket port 9099 (not shifted by any offset), which another lab or node on
 # this machine may hold already; the lab's NGINX listens only on the ports it picked.
-LAB_OPTIONS: dict[str, Any] = {"lb_websocket": False}
+LAB_OPTIONS: dict[str, Any] = {}
 
 
 def secret_path(lab: dict[str, Any], name: str) -> str:
@@ -174,6 +174,7 @@ def answers_dict(lab: dict[str, Any], pattern_id: str, db_prefix: str = "") -> d
             "name": "lb",
             "address": nginx["address"],
             "hostname": nginx["address"],
+            "listen_address": nginx["address"],  # several labs share this machine
             "https_port": nginx["https_port"],
             "http_port": nginx["http_port"],
             "ssl_dir": posixpath.join(posixpath.dirname(conf_dir.rstrip("/")), "ssl"),

@@ -26,7 +26,7 @@ SECRET_NAMES = ("db-app", "carbon-admin", "keystore", "truststore")
 # Options the lab sets whatever their default. lb_websocket: NGINX would listen on the
 # fixed WebSocket port 9099 (not shifted by any offset), which another lab or node on
 # this machine may hold already; the lab's NGINX listens only on the ports it picked.
-LAB_OPTIONS: dict[str, Any] = {}
+LAB_OPTIONS: dict[str, Any] = {"km_current_endpoint": "localhost:9443"}  # in the OB pack's in-sequences
 
 
 def secret_path(lab: dict[str, Any], name: str) -> str:

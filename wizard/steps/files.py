@@ -18,6 +18,7 @@ from wizard.errors import EXIT_STEP_FAILED, WizardError, step_failed
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
 from wizard.secretrefs import has_token, substitute
+from wizard.steps import globedit
 
 
 def backup_suffix(session_id: str) -> str:
@@ -100,6 +101,8 @@ class FileEditHandler:
         return result, created
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
+        if step.inputs.get("glob"):
+            return globedit.check(step, ctx)
         result, created = self._compute(step, ctx)
         if not result.changed:
             return Outcome(True, "unchanged")
@@ -108,6 +111,8 @@ class FileEditHandler:
         return Outcome(False, f"{what} {step.inputs['path']} ({n} edits)", result.diff())
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
+        if step.inputs.get("glob"):
+            return globedit.apply(step, ctx, backup_suffix(ctx.session_id))
         result, created = self._compute(step, ctx)
         if not result.changed:
             return Outcome(True, "unchanged")

@@ -88,7 +88,9 @@ def _state(step: Step, ctx: RunContext) -> tuple[bool, bool]:
     pid = _pidfile(home)
     dirs = " ".join(_q(f"{home}/{d}") for d in CONFIG_DIRS)
     script = (
-        f'if test -e {_q(pid)} && kill -0 "$(cat {_q(pid)})" 2>/dev/null; then echo running; '
+        f'if test -e {_q(pid)} && kill -0 "$(cat {_q(pid)})" 2>/dev/null '
+        f"&& ! grep -qs '^State:[[:space:]]*Z' \"/proc/$(cat {_q(pid)})/status\"; "
+        "then echo running; "
         f"find {dirs} -newer {_q(pid)} -type f 2>/dev/null | head -1; fi"
     )
     out = ctx.transport(step.host).run(script, timeout=30).out.splitlines()

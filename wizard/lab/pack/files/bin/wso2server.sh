@@ -62,7 +62,9 @@ for c in "$@"; do
 done
 
 running() {
-  [ -e "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+  # alive and not a zombie waiting to be reaped (containers' init may reap late)
+  [ -e "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null \
+    && ! grep -qs '^State:[[:space:]]*Z' "/proc/$(cat "$PIDFILE")/status"
 }
 
 stop_server() {

@@ -1,0 +1,107 @@
+"""Small helpers shared by the benchmarks: timing a child process with its own peak RSS,
+result rows, and the machine description for RESULTS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mb: float  # of the child itself (os.wait4), not of this process
+    returncode: int
+    output: str
+    started: float = 0.0  # time.time() at spawn, to compare with times the child prints
+
+
+@dataclass
+class Row:
+    bench: str
+    case: str
+    value: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def run_child(
+    argv: list[str],
+    *,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Run:
+    """Run ``argv`` (from the repo root by default); wall time and the child's own peak RSS.
+
+    Output goes to a temporary file (no pipe to drain while timing).
+    """
+    with tempfile.TemporaryFile() as out:
+        started = time.time()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd or REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+        deadline = t0 + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.002)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text, started)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))),  # what `nproc` prints
+        "cpu": cpu,
+        "ram": ram,
+        "python": sys.version.split()[0],
+        "kernel": platform.release(),
+    }

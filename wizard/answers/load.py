@@ -146,8 +146,50 @@ def _raise(problems: list[Problem], marks: dict[Path_, int], source: str) -> NoR
     )
 
 
+MAX_ANSWERS_BYTES = 1024 * 1024
+
+
+def _refuse_unsafe_yaml(text: str, source: str) -> None:
+    """Refuse what an answers file never needs and a hostile one abuses: a huge size, and
+    YAML anchors/aliases (an "alias bomb" of a few hundred bytes expands to gigabytes)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_ANSWERS_BYTES:
+        raise WizardError(
+            f"the answers file is {size} bytes; the limit is {MAX_ANSWERS_BYTES}",
+            Where(file=source),
+            "an answers file is a few kilobytes: check that this is the right file",
+        )
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
+                raise WizardError(
+                    "YAML anchors and aliases (&name / *name) are not allowed in answers files",
+                    Where(
+                        file=source,
+                        line=token.start_mark.line + 1,
+                        column=token.start_mark.column + 1,
+                    ),
+                    "write the values out in full",
+                )
+    except yaml.YAMLError:
+        return  # the parser below reports it with its position
+
+
+def _reader_error(exc: yaml.YAMLError, text: str, source: str) -> WizardError:
+    line = None
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        line = text[:position].count("\n") + 1
+    return WizardError(
+        f"the answers file is not valid YAML text: {exc}",
+        Where(file=source, line=line),
+        "save it as UTF-8 text without control characters (NUL bytes, binary data)",
+    )
+
+
 def parse_answers(text: str, source: str = "answers") -> tuple[Answers, Pattern]:
     """Validate answers YAML text; return the model and its pattern, or raise AnswersError."""
+    _refuse_unsafe_yaml(text, source)
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -162,7 +204,7 @@ def parse_answers(text: str, source: str = "answers") -> tuple[Answers, Pattern]
             "fix the YAML syntax (indentation, quotes, colons)",
         ) from exc
     except yaml.YAMLError as exc:
-        raise WizardError(f"the answers file is not valid YAML: {exc}", Where(file=source)) from exc
+        raise _reader_error(exc, text, source) from exc
     marks = _marks(text)
     if not isinstance(data, dict):
         _raise(

@@ -19,10 +19,10 @@ from wizard.secrets import REF_SYNTAX, is_reference
 FIX = "\x00fix:"  # separates the message from the fix inside a validator's ValueError
 
 _HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+    r"^(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
 )
-_IDENT_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-_NODE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_IDENT_RE = re.compile(r"^[A-Za-z0-9_]{1,64}\Z")
+_NODE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}\Z")
 
 
 def _address(value: str) -> str:

@@ -176,7 +176,11 @@ def _overlay(pack_from: Path, dest: Path) -> None:
     for rel in OVERLAY_DIRS:
         src = pack_from / rel
         if src.is_dir():
-            shutil.copytree(src, dest / rel, dirs_exist_ok=True)
+            # copy contents only, not the read-only modes of a reference tree:
+            # a product home belongs to its user, who edits it
+            shutil.copytree(src, dest / rel, dirs_exist_ok=True, copy_function=shutil.copyfile)
+            for path in [dest / rel, *(dest / rel).rglob("*")]:
+                path.chmod(path.stat().st_mode | 0o200 | (0o100 if path.is_dir() else 0))
     for rel in OVERLAY_FILES:
         src = pack_from / rel
         if src.is_file():

@@ -95,10 +95,22 @@ class FileEditHandler:
                 host=step.host,
                 file=path,
             )
+        cache = ctx.resources.setdefault("edit_cache", {})
+        hit = cache.get(step.id)
+        if hit is not None and hit[0] == (content, created):
+            return hit[1], created  # same bytes as a moment ago: same result
         result = apply_edits(path, content, edits_of(step, ctx), host=step.host)
         if created:
             result.before = b""  # the whole file is new on this host
+        cache[step.id] = ((content, created), result)
         return result, created
+
+    def _remember_written(self, step: Step, ctx: RunContext, result: EditResult) -> None:
+        """After a write, the file holding exactly these bytes is the edit in place: the
+        check that follows compares bytes instead of running every edit again (the edits
+        were already re-parsed and read back before the write)."""
+        done = EditResult(result.path, result.host, result.content, result.content)
+        ctx.resources.setdefault("edit_cache", {})[step.id] = ((result.content, False), done)
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):
@@ -134,6 +146,7 @@ class FileEditHandler:
             raise
         except OSError as exc:
             raise WizardError(f"cannot write {path}: {exc}", exit_code=EXIT_STEP_FAILED) from exc
+        self._remember_written(step, ctx, result)
         ctx.resources.setdefault("changed_hosts", set()).add(step.host)
         return Outcome(True, "created" if created else "changed")
 

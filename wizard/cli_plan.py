@@ -1,9 +1,8 @@
-"""Commands ``patterns``, ``answers schema|example PATTERN`` and ``plan``.
+"""Commands ``patterns``, ``answers schema|example PATTERN|export ID`` and ``plan``.
 
-``plan`` is offline by default: it validates the answers and prints the plan without
-touching any host. Online checks (SSH reachability, host keys, database version) come
-with the SSH connector; until then ``plan`` says so on stderr and plans offline, and
-``--offline`` silences the note.
+``plan`` validates the answers and prints the plan grouped by host. Unless ``--offline``,
+it then connects read-only to the hosts and the database server and marks each step
+satisfied or "would change", with the file diffs it would make (``wizard/plan_online.py``).
 """
 
 from __future__ import annotations
@@ -17,11 +16,6 @@ from wizard.answers.example import example_yaml
 from wizard.catalog import all_patterns, load_pattern
 from wizard.cli_export import register_export
 from wizard.planner import plan
-
-ONLINE_NOTE = (
-    "note: online checks (SSH, host keys, database server) are not available yet; "
-    "this plan was made offline from the answers alone"
-)
 
 
 def _patterns(args: argparse.Namespace) -> int:
@@ -66,12 +60,25 @@ def _example(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     answers, pattern = load_answers(args.answers)
     result = plan(answers, pattern)
+    states = None
     if not args.offline:
-        print(ONLINE_NOTE, file=sys.stderr)
+        from wizard.plan_online import check_plan
+
+        states = check_plan(answers, result, accept_new=args.accept_new_host_keys)
     if args.json:
-        sys.stdout.write(result.to_json())
+        data = result.to_dict()
+        if states is not None:
+            for step in data["steps"]:
+                st = states.get(step["id"])
+                if st is not None:
+                    step.update(state=st.state, message=st.message, diff=st.diff)
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(result.render_text())
+        if states is not None:
+            from wizard.plan_online import render_states
+
+            sys.stdout.write(render_states(result, states))
     return 0
 
 
@@ -97,6 +104,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument(
         "--offline",
         action="store_true",
-        help="plan from the answers alone (the default for now; silences the note)",
+        help="plan from the answers alone, without connecting to any host",
+    )
+    pl.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="trust host keys seen for the first time (for this look only)",
     )
     pl.set_defaults(func=_plan)

@@ -150,3 +150,36 @@ def test_check_mode_changes_nothing(e2e_lab: dict[str, Any], tmp_path: Path) -> 
     for name in ("db-app", "carbon-admin"):
         secret = Path(e2e_lab["dir"], "secrets", f"{name}.password").read_text().strip()
         assert secret not in res.stdout + res.stderr
+
+
+def test_online_plan_shows_what_would_change(e2e_lab: dict[str, Any], tmp_path: Path) -> None:
+    """`plan` without --offline connects read-only: DB steps and file diffs, no change."""
+    pattern = "apim-all-in-one"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(answers_for_lab(e2e_lab, pattern, db_prefix="e2eplan_"))
+    node = lab_nodes(e2e_lab, pattern)[0]
+    registry = Path(node["home"]) / "repository/conf/registry.xml"
+    before = registry.read_bytes()
+    res = subprocess.run(
+        [sys.executable, "-m", "wizard", "plan", "--answers", str(answers), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert res.returncode == 0, res.stderr
+    steps = {s["id"]: s for s in json.loads(res.stdout)["steps"]}
+    assert steps["db:database:am"]["state"] == "would-change"
+    assert "e2eplan_apimgtdb" in steps["db:database:am"]["message"]
+    assert registry.read_bytes() == before  # nothing written
+    text = subprocess.run(
+        [sys.executable, "-m", "wizard", "plan", "--answers", str(answers)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    ).stdout
+    assert "Checked on the hosts (read-only):" in text
+    assert "+++ node:" in text  # file diffs
+    secret = Path(e2e_lab["dir"], "secrets", "db-app.password").read_text().strip()
+    assert secret not in text

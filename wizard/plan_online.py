@@ -1,0 +1,72 @@
+"""``plan`` without ``--offline``: connect read-only to the hosts and the database server
+and mark each step satisfied or "would change", with the file diffs it would make.
+
+It runs every step's ``check`` (never ``apply``) through the same runner and handlers as
+``apply --check``, in a throwaway session: host keys must already be known (pinned in the
+answers or in ~/.ssh/known_hosts) unless ``accept_new`` is given.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.answers import Answers
+from wizard.executor import Event
+from wizard.plan import Plan
+from wizard.runner import Runner
+from wizard.session import SessionStore
+from wizard.steps import handlers as all_handlers
+
+
+@dataclass
+class StepState:
+    state: str  # unchanged | would-change | failed | skipped
+    message: str
+    diff: str
+
+
+def check_plan(
+    answers: Answers, plan: Plan, *, accept_new: bool = False, parallelism: int = 8
+) -> dict[str, StepState]:
+    root = Path(tempfile.mkdtemp(prefix="carbon-wizard-plan-"))
+    try:
+        session = SessionStore(root).create(plan.pattern, hosts=plan.hosts())
+        runner = Runner(answers, plan, session, parallelism=parallelism)
+        states: dict[str, StepState] = {}
+
+        def collect(e: Event) -> None:
+            if e.state != "running":
+                states[e.step.id] = StepState(e.state, e.message, e.diff)
+
+        try:
+            runner.secrets.resolve_all(plan)
+            runner.verify_host_keys(accept_new=accept_new)
+            runner.execute(all_handlers(), check_mode=True, on_event=collect)
+        finally:
+            runner.close()
+        return states
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def render_states(plan: Plan, states: dict[str, StepState]) -> str:
+    """What the hosts would see: one line per step that is not yet in place, with diffs."""
+    lines = ["", "Checked on the hosts (read-only):"]
+    counts: dict[str, int] = {}
+    for step in plan.steps:
+        st = states.get(step.id)
+        if st is None:
+            continue
+        counts[st.state] = counts.get(st.state, 0) + 1
+        if st.state == "unchanged":
+            continue
+        first = st.message.splitlines()[0] if st.message else ""
+        lines.append(f"  {step.host:<12} {st.state:<12} {step.id}  {first}".rstrip())
+        if st.diff:
+            lines.extend("    " + d for d in st.diff.rstrip("\n").splitlines())
+    summary = ", ".join(f"{n} {s.replace('unchanged', 'satisfied')}" for s, n in counts.items())
+    lines.append(f"  {summary}")
+    return "\n".join(lines) + "\n"

@@ -91,6 +91,23 @@ def pinned_client(address: str, port: int, host_key: str) -> paramiko.SSHClient:
     return client
 
 
+@pytest.fixture(scope="module")
+def own_lab(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """A lab of the test module's own (``LAB_HOSTS`` hosts, default 4), for tests that
+    change product homes, start nodes or kill the wizard: nothing they do leaks into the
+    shared ``lab`` or into another module."""
+    from wizard.lab import labctl
+
+    hosts = int(getattr(request.module, "LAB_HOSTS", 4))
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:12]
+    d = make_lab_dir(f"cw-lab-{name}-")
+    data = start_lab(d, hosts)
+    try:
+        yield data
+    finally:
+        labctl.down(d)
+
+
 @pytest.fixture(scope="session")
 def lab_ssh(lab: dict[str, Any]) -> Iterator[SshConnect]:
     opened: list[paramiko.SSHClient] = []

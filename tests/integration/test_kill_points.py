@@ -18,9 +18,7 @@ import pwd
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +36,12 @@ RUN_ARGS = ("--yes", "--json", "--skip", "nodes")
 BOUNDARIES = 13  # 14 steps without start/wait: a kill after each of the first 13
 
 
-@pytest.fixture(scope="module")
-def klab() -> Iterator[dict[str, Any]]:
-    from wizard.lab import labctl
+LAB_HOSTS = 1
 
-    d = Path(tempfile.mkdtemp(prefix="cw-lab-kill-", dir="/tmp"))
-    d.chmod(0o755)
-    try:
-        lab = labctl.up(d, 1, boot_delay=0.5)
-    except Exception as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the lab could not start: {exc}")
-        pytest.skip(f"the lab could not start: {exc}")
-    try:
-        yield lab
-    finally:
-        labctl.down(d)
+
+@pytest.fixture(scope="module")
+def klab(own_lab: dict[str, Any]) -> dict[str, Any]:
+    return own_lab
 
 
 class Rig:

@@ -13,9 +13,7 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,22 +30,12 @@ CARBON_XML = "node:file_edit:repository/conf/carbon.xml"
 REGISTRY_XML = "node:file_edit:repository/conf/registry.xml"
 
 
-@pytest.fixture(scope="module")
-def rlab() -> Iterator[dict[str, Any]]:
-    from wizard.lab import labctl
+LAB_HOSTS = 1
 
-    d = Path(tempfile.mkdtemp(prefix="cw-lab-resume-", dir="/tmp"))
-    d.chmod(0o755)
-    try:
-        lab = labctl.up(d, 1, boot_delay=0.5)
-    except Exception as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the lab could not start: {exc}")
-        pytest.skip(f"the lab could not start: {exc}")
-    try:
-        yield lab
-    finally:
-        labctl.down(d)
+
+@pytest.fixture(scope="module")
+def rlab(own_lab: dict[str, Any]) -> dict[str, Any]:
+    return own_lab
 
 
 class Rig:

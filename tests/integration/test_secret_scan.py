@@ -12,10 +12,8 @@ import os
 import pwd
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +27,12 @@ pytestmark = pytest.mark.lab
 PATTERN = "apim-all-in-one"
 
 
-@pytest.fixture(scope="module")
-def slab() -> Iterator[dict[str, Any]]:
-    from wizard.lab import labctl
+LAB_HOSTS = 1
 
-    d = Path(tempfile.mkdtemp(prefix="cw-lab-scan-", dir="/tmp"))
-    d.chmod(0o755)
-    try:
-        lab = labctl.up(d, 1, boot_delay=0.5)
-    except Exception as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the lab could not start: {exc}")
-        pytest.skip(f"the lab could not start: {exc}")
-    try:
-        yield lab
-    finally:
-        labctl.down(d)
+
+@pytest.fixture(scope="module")
+def slab(own_lab: dict[str, Any]) -> dict[str, Any]:
+    return own_lab
 
 
 class CmdlineSampler(threading.Thread):

@@ -162,15 +162,34 @@ class SessionStore:
             raise bad_input(f"session metadata is damaged: {exc}", file=str(meta_file)) from exc
         return Session(path, meta)
 
+    def in_use(self, sid: str) -> bool:
+        """Whether a wizard holds this session's lock right now."""
+        path = self.root / sid / "lock"
+        if not path.exists():
+            return False
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
     def list(self) -> list[SessionMeta]:
         metas: list[SessionMeta] = []
         if not self.root.is_dir():
             return metas
         for meta_file in self.root.glob("*/session.json"):
             try:
-                metas.append(SessionMeta(**json.loads(meta_file.read_text(encoding="utf-8"))))
+                meta = SessionMeta(**json.loads(meta_file.read_text(encoding="utf-8")))
             except (ValueError, TypeError):
                 continue
+            if meta.state == "running" and not self.in_use(meta.id):
+                meta.state = "interrupted"  # killed (-9, power loss): nobody runs it now
+            metas.append(meta)
         return sorted(metas, key=lambda m: m.updated, reverse=True)
 
     def latest(self) -> Session | None:

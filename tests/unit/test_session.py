@@ -58,3 +58,12 @@ def test_journal_ignores_torn_last_line(tmp_path: Path) -> None:
         fh.write('{"event": "done", "step": "b"')  # killed mid-write
     assert list(j.finished()) == ["a"]
     assert j.last().step == "a"
+
+
+def test_a_running_session_nobody_holds_lists_as_interrupted(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    s = store.create("p")
+    s.save_meta(state="running")
+    with s:
+        assert store.list()[0].state == "running"
+    assert store.list()[0].state == "interrupted"  # e.g. after kill -9

@@ -1,66 +1,108 @@
-"""Review: the plan for the chosen pattern against the local lab's answers."""
+"""Review: the plan grouped by host, and the file diffs of a check run (nothing changes).
+Secrets are masked (one redaction point); ``d`` switches between plan and diffs."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Log, Static
 
-from screens.labinfo import lab_status
-from wizard.answers import load_answers
+from screens import jobs
 from wizard.errors import WizardError
-from wizard.planner import plan as make_plan
+from wizard.plan import Plan
+from wizard.questions import Draft
 from wizard.secrets import redact
+from wizard.session import Session
 
 
-class ReviewScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+class ReviewScreen(Screen[str]):
+    """Dismisses with ``next`` (run it) or ``back``."""
 
-    class Planned(Message):
-        def __init__(self, text: str) -> None:
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Run", priority=True),
+        Binding("escape", "back", "Back"),
+        Binding("d", "toggle", "Plan/diffs"),
+    ]
+
+    class Reviewed(Message):
+        def __init__(
+            self, plan: str, diffs: str, summary: str, ok: bool, steps: Plan | None = None
+        ) -> None:
             super().__init__()
-            self.text = text
+            self.plan, self.diffs, self.summary, self.ok = plan, diffs, summary, ok
+            self.steps = steps
 
-    def __init__(self, pattern_id: str) -> None:
+    def __init__(self, draft: Draft, session: Session) -> None:
         super().__init__()
-        self.pattern_id = pattern_id
+        self.draft = draft
+        self.session = session
+        self.ready = False
+        self.texts = {"plan": "", "diffs": ""}
+        self.showing = "plan"
+        self.plan: Plan | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="review"):
-            yield Static(f"Planning {self.pattern_id}...", id="plan", markup=False)
+        yield Static("Planning and checking the hosts (changes nothing)...", id="review-status")
+        yield Log(id="plan", highlight=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#review").focus()
-        self.build_plan()
+        self.sub_title = "Review"
+        self.query_one("#plan").focus()
+        self.build()
 
-    @work(thread=True, exit_on_error=False)
-    def build_plan(self) -> None:
-        status = lab_status(getattr(self.app, "lab_dir", None))
-        answers_file = (status or {}).get("answers", {}).get(self.pattern_id)
-        if not answers_file:
-            self.post_message(
-                self.Planned(
-                    "No answers for this pattern yet.\n\n"
-                    "Start the local lab (carbon-wizard lab up) to get ready-made answers,\n"
-                    f"or write your own: carbon-wizard answers example {self.pattern_id}"
-                )
-            )
+    @work(thread=True, exit_on_error=False, exclusive=True, group="review")
+    def build(self) -> None:
+        problems = self.draft.all_problems()
+        if problems:
+            text = "The answers do not validate yet:\n" + "\n".join(f"- {p}" for p in problems)
+            self.post_message(self.Reviewed(text, "", "Go back and fix the answers.", False))
             return
+        app = self.app
         try:
-            answers, pattern = load_answers(Path(answers_file))
-            text = make_plan(answers, pattern).render_text()
-            text = f"Answers: {answers_file}\n\n{text}"
+            r = jobs.review(self.draft, self.session, app.confirm_keys, app.ask_secret)  # type: ignore[attr-defined]
         except WizardError as exc:
-            text = f"The answers do not validate:\n\n{exc.render()}"
-        self.post_message(self.Planned(redact(text)))
+            self.post_message(self.Reviewed(redact(exc.render()), "", "The check failed.", False))
+            return
+        diffs = "\n".join(f"=== {host}: {sid}\n{diff}" for host, sid, diff in r.diffs)
+        s = r.summary
+        line = (
+            f"{len(r.plan.steps)} steps on {len(r.plan.hosts())} hosts; file check: "
+            f"{s.line() if s else '-'}. d: plan/diffs, ctrl+n: run, Esc: back."
+        )
+        ok = s is not None and not s.failed
+        self.post_message(
+            self.Reviewed(redact(r.text), redact(diffs or "No file changes."), line, ok, r.plan)
+        )
 
-    def on_review_screen_planned(self, message: Planned) -> None:
-        self.query_one("#plan", Static).update(message.text)
+    def on_review_screen_reviewed(self, message: Reviewed) -> None:
+        self.texts = {"plan": message.plan, "diffs": message.diffs}
+        self.ready = message.ok
+        self.plan = message.steps  # the run screen reuses it: no planning on the UI thread
+        status = self.query_one("#review-status", Static)
+        status.update(message.summary)
+        status.set_class(not message.ok, "bad")
+        self._show()
+
+    def _show(self) -> None:
+        log = self.query_one("#plan", Log)
+        log.clear()
+        log.write(self.texts[self.showing])
+        log.scroll_home(animate=False)
+
+    def action_toggle(self) -> None:
+        self.showing = "diffs" if self.showing == "plan" else "plan"
+        self._show()
+
+    def action_next(self) -> None:
+        if self.ready:
+            self.dismiss("next")
+        else:
+            self.notify("The review has not passed yet.", severity="warning")
+
+    def action_back(self) -> None:
+        self.dismiss("back")

@@ -14,14 +14,18 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.labinfo import lab_status, summary
-from wizard.session import SessionStore, sessions_root
+from wizard.session import SessionMeta
+
+RESUMABLE = ("new", "planned", "interrupted", "failed", "running")
 
 
-class WelcomeScreen(Screen[None]):
-    BINDINGS = [Binding("q", "app.quit", "Quit")]
+class WelcomeScreen(Screen[str]):
+    """Dismisses with ``new``, ``resume:<session id>`` or ``quit``."""
 
-    class LabChecked(Message):
-        def __init__(self, status: dict[str, Any] | None, sessions: int) -> None:
+    BINDINGS = [Binding("q", "choose('quit')", "Quit"), Binding("n", "choose('new')", "New")]
+
+    class Checked(Message):
+        def __init__(self, status: dict[str, Any] | None, sessions: list[SessionMeta]) -> None:
             super().__init__()
             self.status = status
             self.sessions = sessions
@@ -35,40 +39,38 @@ class WelcomeScreen(Screen[None]):
                 "and an ordered start. Nothing is changed until you review the plan.",
                 id="intro",
             )
-            yield OptionList(
-                Option("New setup", id="new"),
-                Option("Resume a saved setup", id="resume"),
-                Option("Quit", id="quit"),
-                id="menu",
-            )
+            yield OptionList(Option("New setup", id="new"), Option("Quit", id="quit"), id="menu")
             yield Static("Checking the local lab...", id="lab")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#menu", OptionList).focus()
-        self.check_lab()
+        self.check()
 
     @work(thread=True, exit_on_error=False)
-    def check_lab(self) -> None:
+    def check(self) -> None:
         status = lab_status(getattr(self.app, "lab_dir", None))
-        sessions = len(SessionStore(sessions_root()).list())
-        self.post_message(self.LabChecked(status, sessions))
+        metas = [m for m in self.app.store.list() if m.state in RESUMABLE]  # type: ignore[attr-defined]
+        self.post_message(self.Checked(status, metas))
 
-    def on_welcome_screen_lab_checked(self, message: LabChecked) -> None:
-        text = summary(message.status)
-        text += f"\nSaved setups: {message.sessions}"
+    def on_welcome_screen_checked(self, message: Checked) -> None:
+        menu = self.query_one("#menu", OptionList)
+        keep = menu.highlighted or 0
+        resumes = [
+            Option(
+                f"Resume {m.id}: {m.pattern}, at {m.screen or 'start'} ({m.state})",
+                id=f"resume:{m.id}",
+            )
+            for m in message.sessions[:3]
+        ]
+        menu.clear_options()
+        menu.add_options([Option("New setup", id="new"), *resumes, Option("Quit", id="quit")])
+        menu.highlighted = 0 if keep == 0 else menu.option_count - 1
+        text = summary(message.status) + f"\nSaved setups: {len(message.sessions)}"
         self.query_one("#lab", Static).update(text)
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        choice = event.option.id
-        if choice == "quit":
-            self.app.exit(0)
-        elif choice == "new":
-            from screens.patterns import PatternScreen
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
 
-            self.app.push_screen(PatternScreen())
-        elif choice == "resume":
-            self.notify(
-                "Resuming saved setups is not available in this version yet.",
-                severity="warning",
-            )
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(str(event.option.id))

@@ -1,0 +1,152 @@
+"""Run: per-host progress, the step log, the live topology with node states, Cancel."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, RichLog, Static
+
+from screens import jobs
+from screens.runmodel import RunModel
+from wizard.errors import WizardError
+from wizard.executor import Event, Executor
+from wizard.plan import Plan
+from wizard.questions import Draft
+from wizard.secrets import redact
+from wizard.session import Session
+
+
+class Panel(Widget):
+    """Fixed-size text that repaints without a new layout (updates arrive often)."""
+
+    def __init__(self, text: str, id: str) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self.text = text
+
+    def render(self) -> Text:
+        return Text(self.text, no_wrap=True, overflow="ellipsis")
+
+    def show(self, text: str) -> None:
+        if text != self.text:
+            self.text = text
+            self.refresh()
+
+
+class RunScreen(Screen[str]):
+    """Dismisses with ``next`` when every step succeeded, ``back`` otherwise."""
+
+    BINDINGS = [
+        Binding("c", "cancel", "Cancel"),
+        Binding("ctrl+n", "next", "Done", priority=True),
+        Binding("escape", "back", "Back"),
+    ]
+
+    class Stepped(Message):
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    class Finished(Message):
+        def __init__(self, text: str, ok: bool) -> None:
+            super().__init__()
+            self.text, self.ok = text, ok
+
+    def __init__(self, draft: Draft, session: Session, plan: Plan) -> None:
+        super().__init__()
+        self.draft = draft
+        self.session = session
+        self.model = RunModel(plan)
+        self.executor: Executor | None = None
+        self.finished: bool | None = None
+        self.current = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Starting...", id="run-status")
+        with Horizontal(id="run-top"):
+            yield Panel(self.model.progress_text(), id="run-hosts")
+            yield Panel(self.model.topology(self.draft.data), id="run-topology")
+        yield RichLog(id="run-log", markup=False, max_lines=2000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Run"
+        rows = max(len(self.model.total), len(self.draft.data.get("nodes") or []) + 2)
+        self.query_one("#run-top").styles.height = min(rows, 10)
+        self.dirty = False
+        self.set_interval(0.25, self.repaint)  # redraw at most 4 times a second
+        self.execute()
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="run")
+    def execute(self) -> None:
+        app = self.app
+
+        def hook(ex: Executor) -> None:
+            self.executor = ex
+
+        try:
+            summary = jobs.run(
+                self.draft,
+                self.session,
+                app.confirm_keys,  # type: ignore[attr-defined]
+                lambda e: self.post_message(self.Stepped(e)),
+                hook,
+                app.ask_secret,  # type: ignore[attr-defined]
+            )
+        except WizardError as exc:
+            self.post_message(self.Finished(redact(exc.render()), False))
+            return
+        err = jobs.failure(summary)
+        if err is not None:
+            text = f"{summary.line()}\n{redact(err.render())}\nEsc: back to review, then run again."
+        elif self.session.meta.state == "interrupted":
+            text = f"Cancelled after {summary.line()}. Run again later to resume."
+        else:
+            text = f"Done: {summary.line()}. ctrl+n: where to go next."
+        self.post_message(self.Finished(text, err is None and self.session.meta.state == "done"))
+
+    def on_run_screen_stepped(self, message: Stepped) -> None:
+        e = message.event
+        line = self.model.update(e)
+        if line is not None:
+            self.query_one("#run-log", RichLog).write(line)
+        if e.state == "running":
+            self.current = f"{e.step.host}: {e.step.description}"
+        self.dirty = True
+
+    def repaint(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.query_one("#run-hosts", Panel).show(self.model.progress_text())
+        self.query_one("#run-topology", Panel).show(self.model.topology(self.draft.data))
+        if self.finished is None and self.current:
+            self.query_one("#run-status", Static).update(self.current)
+
+    def on_run_screen_finished(self, message: Finished) -> None:
+        self.repaint()
+        self.finished = message.ok
+        status = self.query_one("#run-status", Static)
+        status.update(message.text)
+        status.set_class(not message.ok, "bad")
+
+    def action_cancel(self) -> None:
+        if self.executor is not None and self.finished is None:
+            self.executor.cancel()
+            self.query_one("#run-status", Static).update(
+                "Cancelling: finishing the steps under way..."
+            )
+
+    def action_next(self) -> None:
+        if self.finished:
+            self.dismiss("next")
+
+    def action_back(self) -> None:
+        if self.finished is not None:
+            self.dismiss("back")

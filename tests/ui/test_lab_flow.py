@@ -1,0 +1,191 @@
+"""Pilot drives the whole wizard against a real lab, for every pattern: prefilled answers,
+an edit, test connection, test SSH, review with diffs, run to running nodes, done.
+The UI loop's worst delay during the run is measured."""
+
+from __future__ import annotations
+
+import ssl
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Log, Static
+
+from screens.app import WizardApp
+from screens.form import FormScreen
+from screens.hostkeys import HostKeysScreen
+from screens.patterns import PatternScreen
+from screens.review import ReviewScreen
+from screens.run import Panel, RunScreen
+from wizard.catalog import pattern_ids
+from wizard.labanswers import lab_nodes
+
+pytestmark = pytest.mark.lab
+# The issue's limit: no single step of the UI loop (a handler, a repaint, a timer) may use
+# more than 100 ms of the UI thread, while eight worker threads do SSH, SQL and polling.
+# Measured in CPU time of the UI thread, so waiting for a busy machine's CPU does not count.
+MAX_UI_STEP = 0.1
+
+
+def _https_ok(address: str, port: int) -> bool:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        url = f"https://{address}:{port}/carbon/admin/login.jsp"
+        with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _text(app: WizardApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+def _on_page(app: WizardApp, page: str) -> bool:
+    return isinstance(app.screen, FormScreen) and app.screen.page.id == page
+
+
+def _log(app: WizardApp) -> str:
+    return "\n".join(app.screen.query_one("#plan", Log).lines)
+
+
+async def _type_into(app: WizardApp, pilot: Any, key: str, text: str) -> None:
+    screen = app.screen
+    assert isinstance(screen, FormScreen)
+    wid = next(w for w, q in screen.keys.items() if q.key == key)
+    field = screen.query_one(f"#{wid}", Input)
+    field.focus()
+    await pilot.press("end", *["backspace"] * len(field.value), *text)
+    assert field.value == text
+
+
+async def _to_pattern(app: WizardApp, pilot: Any, pattern: str, settle: Any) -> None:
+    await settle(app, pilot)
+    await pilot.press("enter")  # New setup
+    await settle(app, pilot)
+    assert isinstance(app.screen, PatternScreen)
+    assert pattern in app.screen.lab_answers
+    await pilot.press(*["down"] * pattern_ids().index(pattern), "enter")
+    await settle(app, pilot)
+    assert isinstance(app.screen, FormScreen) and app.screen.page.id == "product"
+
+
+@pytest.mark.parametrize("pattern", pattern_ids())
+async def test_wizard_runs_each_pattern_to_running_nodes(
+    pattern: str, ui_lab, tmp_path: Path, settle, until, loop_meter
+) -> None:
+    lab = ui_lab()
+    app = WizardApp(lab_dir=Path(lab["dir"]), session_dir=str(tmp_path / "s"))
+    loop_meter.context = lambda: f"on {type(app.screen).__name__}"
+    async with app.run_test(size=(80, 24)) as pilot:
+        loop_meter.reset()
+        await _to_pattern(app, pilot, pattern, settle)
+        home = str(lab_nodes(lab, pattern)[0]["home"])
+        assert app.draft is not None and app.draft.data["product"]["home"] == home  # from the lab
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: _on_page(app, "database"), 30, "the database page")
+        await _type_into(app, pilot, "db.user", "cwui")  # an edit that the run must honour
+        await pilot.press("ctrl+t")
+        await settle(app, pilot)
+        assert "privileges OK" in _text(app, "#form-status")
+
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: _on_page(app, "hosts"), 30, "the hosts page")
+        await pilot.press("ctrl+t")
+        await settle(app, pilot)
+        status = _text(app, "#form-status")
+        assert status.count(": OK") == len(app.draft.data["nodes"]) + (
+            1 if "lb" in app.draft.data else 0
+        ), status
+
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: _on_page(app, "certs"), 30, "the certs page")
+        await pilot.press("ctrl+n")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ReviewScreen) and bool(app.screen.texts["plan"]),
+            120,
+            "the review",
+        )
+        assert app.screen.ready, _text(app, "#review-status")
+        assert "would change" in _text(app, "#review-status")
+        assert f"Plan for pattern {pattern}" in _log(app)
+        await pilot.press("d")
+        await pilot.pause()
+        diffs = _log(app)
+        assert "+++ " in diffs and "cwui" in diffs
+        for name in ("db-app", "carbon-admin", "keystore"):
+            secret = Path(lab["dir"], "secrets", f"{name}.password").read_text().strip()
+            assert secret not in diffs
+
+        before, before_what = loop_meter.worst, loop_meter.what  # the questions and review
+        app.reset_meter()
+        loop_meter.reset()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await until(pilot, lambda: run.finished is not None, 240, "the run to finish")
+        assert run.finished, _text(app, "#run-status")
+        assert set(run.model.nodes.values()) == {"running"}
+        topology = run.query_one("#run-topology", Panel).text
+        assert topology.count("running") == len(run.model.nodes)
+        loop_meter.active = False
+        worst, what, wall = loop_meter.worst, loop_meter.what, loop_meter.worst_wall
+        gc_pause = loop_meter.gc_worst
+        late = app.max_block
+        for node in lab_nodes(lab, pattern):
+            assert _https_ok(node["address"], 9443 + node["offset"]), node["name"]
+
+        await pilot.press("ctrl+n")
+        await settle(app, pilot)
+        done = _text(app, "#done-text")
+        assert "https://" in done and str(app.session.path) in done
+        assert f"carbon-wizard resume {app.session.meta.id}" in done
+        await pilot.press("q")
+        await pilot.pause()
+    print(
+        f"{pattern}: longest UI loop step during the run {worst * 1000:.0f} ms CPU "
+        f"({wall * 1000:.0f} ms wall) of {loop_meter.steps} steps: "
+        f"{what}; timer late by up to {late * 1000:.0f} ms (machine load included); "
+        f"before the run {before * 1000:.0f} ms: {before_what}; "
+        f"longest garbage collection {gc_pause * 1000:.0f} ms"
+    )
+    assert worst < MAX_UI_STEP, f"a UI step took {worst * 1000:.0f} ms during the run: {what}"
+    assert before < MAX_UI_STEP, f"a UI step took {before * 1000:.0f} ms: {before_what}"
+    assert app.return_value == 0
+
+
+async def test_new_host_keys_are_confirmed_in_one_batch(
+    ui_lab, tmp_path: Path, settle, until
+) -> None:
+    lab = ui_lab()
+    pattern = "apim-active-passive"
+    app = WizardApp(lab_dir=Path(lab["dir"]), session_dir=str(tmp_path / "s"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _to_pattern(app, pilot, pattern, settle)
+        assert app.draft is not None
+        for node in app.draft.data["nodes"]:  # answers without pinned keys
+            node["ssh"].pop("host_key", None)
+        app.draft.data["lb"]["ssh"].pop("host_key", None)
+        await pilot.press("ctrl+n", "ctrl+n")
+        await until(pilot, lambda: _on_page(app, "hosts"), 30, "the hosts page")
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, HostKeysScreen), 30, "the dialog")
+        shown = _text(app, "#keys")
+        addresses = {n["address"] for n in app.draft.data["nodes"]}
+        assert all(a in shown for a in addresses)  # every new key in one dialog
+        assert "SHA256:" in shown
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert "Pinned" in _text(app, "#form-status")
+        pinned = app.session.known_hosts.read_text()
+        assert all(h["host_key"].split()[1] in pinned for h in lab["hosts"][:2])
+        await pilot.press("ctrl+t")  # pinned now: no dialog the second time
+        await settle(app, pilot)
+        assert not isinstance(app.screen, HostKeysScreen)
+        assert "OK" in _text(app, "#form-status")
+        await pilot.press("ctrl+q")

@@ -1,0 +1,347 @@
+"""The wizard's questions, shared by both front ends (Textual and ``--plain``).
+
+One source: :func:`pages` lists, for a pattern and the answers so far, the pages of
+questions in order; each question names the answer path it edits. A :class:`Draft` holds
+the answers being collected as a plain dict, validates them with the answers model's own
+messages (:func:`wizard.answers.parse_answers`), and keeps typed-in passwords in memory only:
+the saved answers get the reference ``prompt`` instead.
+
+No UI imports here: the front ends render these definitions.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from wizard.answers import AnswersError, parse_answers
+from wizard.answers.example import example_yaml
+from wizard.catalog import load_pattern
+from wizard.catalog.model import Pattern
+from wizard.errors import WizardError
+from wizard.secrets import MASK, Secret, is_reference
+
+# Screen ids, in flow order; a session's meta.screen holds one of them.
+SCREENS = ("pattern", "product", "database", "hosts", "certs", "review", "run", "done")
+FORM_PAGES = ("product", "database", "hosts", "certs")
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str  # dotted answer path: "db.host", "nodes.0.ssh.user"
+    label: str
+    kind: str = "text"  # text | int | secret | bool | choice
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    optional: bool = False  # a blank answer removes the key (the model's default applies)
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    title: str
+    intro: str
+    questions: tuple[Question, ...]
+    action: str | None = None  # "test_db" | "test_ssh": the page's check button
+
+    def keys(self) -> list[str]:
+        return [q.key for q in self.questions]
+
+
+def _product(pattern: Pattern) -> Page:
+    qs = [
+        Question("product.version", "Product version", "choice", choices=tuple(pattern.versions)),
+        Question("product.home", "Product home on the hosts", help="e.g. /opt/wso2am-2.6.0"),
+        Question("product.java_home", "JAVA_HOME on the hosts", optional=True),
+        Question("product.driver_jar", "JDBC driver jar (local path)", optional=True),
+    ]
+    for name, o in pattern.options.items():
+        kind = {"int": "int", "bool": "bool"}.get(o.type, "text")
+        qs.append(Question(f"options.{name}", o.help or name, kind, optional=not o.required))
+    return Page(
+        "product",
+        "Product and paths",
+        f"{pattern.title}: which version, and where it is unpacked on every host.",
+        tuple(qs),
+    )
+
+
+def _database(pattern: Pattern) -> Page:
+    qs = [
+        Question("db.host", "MySQL server address"),
+        Question("db.port", "MySQL port", "int"),
+        Question("db.admin_user", "Admin user"),
+        Question(
+            "db.admin_password",
+            "Admin password",
+            "secret",
+            help="env:NAME, file:PATH, prompt, or type it (kept in memory only)",
+        ),
+        Question("db.user", "Application user"),
+        Question("db.password", "Application user's password", "secret"),
+    ]
+    for key, spec in pattern.databases.items():
+        qs.append(Question(f"db.databases.{key}.name", f"Database for {key} ({spec.name})"))
+    return Page(
+        "database",
+        "Database",
+        "The MySQL/MariaDB server; the wizard creates the databases and runs the scripts.",
+        tuple(qs),
+        action="test_db",
+    )
+
+
+def _hosts(pattern: Pattern, data: dict[str, Any]) -> Page:
+    qs: list[Question] = []
+    for i, node in enumerate(data.get("nodes") or []):
+        role = pattern.roles.get(str(node.get("role")))
+        label = str(node.get("name"))
+        qs += [
+            Question(
+                f"nodes.{i}.address",
+                f"{label}: address",
+                help=f"{role.label if role else node.get('role')}: IP address or DNS name",
+            ),
+            Question(f"nodes.{i}.ssh.user", f"{label}: SSH user"),
+            Question(f"nodes.{i}.ssh.port", f"{label}: SSH port", "int"),
+            Question(f"nodes.{i}.ssh.key", f"{label}: SSH key file", optional=True),
+            Question(f"nodes.{i}.home", f"{label}: product home", optional=True),
+        ]
+    if pattern.lb_role:
+        qs += [
+            Question("lb.address", "lb: address", help="the NGINX host"),
+            Question("lb.ssh.user", "lb: SSH user"),
+            Question("lb.ssh.port", "lb: SSH port", "int"),
+            Question("lb.ssh.key", "lb: SSH key file", optional=True),
+        ]
+    return Page(
+        "hosts",
+        "Hosts",
+        "One host per role. Host keys are checked; new ones are confirmed in one batch.",
+        tuple(qs),
+        action="test_ssh",
+    )
+
+
+def _certs(pattern: Pattern) -> Page:
+    qs: list[Question] = []
+    if pattern.lb_role:
+        qs += [
+            Question("lb.hostname", "Public host name (served by NGINX)"),
+            Question("lb.https_port", "NGINX HTTPS port", "int"),
+            Question("lb.http_port", "NGINX HTTP port", "int"),
+        ]
+    qs += [
+        Question("keystore.replace", "Make a new keystore", "bool", help="else keep stock"),
+        Question("keystore.password", "Keystore password", "secret", optional=True),
+        Question("truststore.password", "Client truststore password", "secret", optional=True),
+        Question("admin.user", "Carbon admin user"),
+        Question("admin.password", "Carbon admin password", "secret"),
+    ]
+    lb = " and load balancer" if pattern.lb_role else ""
+    return Page("certs", f"Certificates{lb}", "Keystores, TLS and the admin account.", tuple(qs))
+
+
+def pages(pattern: Pattern, data: dict[str, Any]) -> list[Page]:
+    """The question pages for ``pattern``, in order (hosts follow the draft's nodes)."""
+    return [_product(pattern), _database(pattern), _hosts(pattern, data), _certs(pattern)]
+
+
+# -- answer paths --------------------------------------------------------------------
+
+
+def _parts(key: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in key.split(".")]
+
+
+def get_path(data: Any, key: str) -> Any:
+    cur = data
+    for p in _parts(key):
+        if isinstance(p, int) and isinstance(cur, list) and p < len(cur):
+            cur = cur[p]
+        elif isinstance(cur, dict) and p in cur:
+            cur = cur[p]
+        else:
+            return None
+    return cur
+
+
+def set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set (or, with ``value`` None, remove) the answer at ``key``, making mappings on the way."""
+    parts = _parts(key)
+    cur: Any = data
+    for p, nxt in zip(parts, parts[1:], strict=False):
+        if isinstance(p, int):
+            cur = cur[p]
+            continue
+        if not isinstance(cur.get(p), dict | list):
+            if value is None:
+                return
+            cur[p] = [] if isinstance(nxt, int) else {}
+        cur = cur[p]
+    last = parts[-1]
+    if value is None:
+        if isinstance(cur, dict):
+            cur.pop(last, None)
+    else:
+        cur[last] = value
+
+
+def coerce(q: Question, text: str) -> Any:
+    """The typed answer for ``text``; text that does not parse is kept for the model to refuse."""
+    t = text.strip()
+    if not t and q.optional:
+        return None
+    if q.kind == "int" and t.lstrip("-").isdigit():
+        return int(t)
+    if q.kind == "bool":
+        low = t.lower()
+        if low in ("y", "yes", "true", "on", "1"):
+            return True
+        if low in ("n", "no", "false", "off", "0"):
+            return False
+    return t
+
+
+def looks_like_reference(text: str) -> bool:
+    """True for a secret reference or the start of one (shown in clear while typing)."""
+    t = text.strip()
+    return not t or is_reference(t) or any(r.startswith(t) for r in ("env:", "file:", "prompt"))
+
+
+def display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+# -- the draft -----------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """The answers being collected. ``memory`` holds typed-in passwords for this process."""
+
+    data: dict[str, Any]
+    memory: dict[str, Secret] = field(default_factory=dict)
+    _problems: dict[str, list[str]] | None = field(default=None, repr=False)
+    _general: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def pattern_id(self) -> str:
+        return str(self.data.get("pattern", ""))
+
+    @property
+    def pattern(self) -> Pattern:
+        return load_pattern(self.pattern_id)
+
+    def pages(self) -> list[Page]:
+        return pages(self.pattern, self.data)
+
+    def page(self, page_id: str) -> Page:
+        return next(p for p in self.pages() if p.id == page_id)
+
+    def questions(self) -> dict[str, Question]:
+        return {q.key: q for p in self.pages() for q in p.questions}
+
+    # values ----------------------------------------------------------------------
+    def value(self, key: str) -> str:
+        """The text to show for ``key``: a typed-in password shows as its mask."""
+        if key in self.memory:
+            return MASK
+        return display(get_path(self.data, key))
+
+    def set(self, key: str, text: str) -> None:
+        q = self.questions().get(key) or Question(key, key)
+        if q.kind == "secret":
+            t = text.strip()
+            if t in ("", MASK) and key in self.memory:
+                return  # blank (or the mask) keeps the password typed in before
+            if t and not is_reference(t):
+                self.memory[key] = Secret(t, "prompt")
+                set_path(self.data, key, "prompt")
+                self._problems = None
+                return
+            self.memory.pop(key, None)
+        set_path(self.data, key, coerce(q, text))
+        self._problems = None
+
+    def prompter(self, ask: Any = None) -> Any:
+        """A :data:`wizard.secrets.Prompter`: typed-in passwords first, then ``ask``."""
+
+        def prompt(field_path: str, label: str) -> str:
+            if field_path in self.memory:
+                return self.memory[field_path].reveal()
+            if ask is None:
+                raise WizardError(
+                    f"{field_path} is to be asked, and nothing can ask for it here",
+                    fix=f"give {field_path} as env:NAME or file:PATH",
+                )
+            value = str(ask(field_path, label))
+            self.memory[field_path] = Secret(value, "prompt")
+            return value
+
+        return prompt
+
+    # validation ------------------------------------------------------------------
+    def yaml(self) -> str:
+        """The answers as YAML: references only, never a typed-in password."""
+        return yaml.safe_dump(self.data, sort_keys=False, default_flow_style=False)
+
+    def _check(self) -> dict[str, list[str]]:
+        if self._problems is None:
+            self._problems, self._general = {}, []
+            try:
+                parse_answers(self.yaml(), "answers")
+            except AnswersError as exc:
+                for p in exc.problems:
+                    text = p.message + (f" (fix: {p.fix})" if p.fix else "")
+                    self._problems.setdefault(p.path, []).append(text)
+            except WizardError as exc:
+                self._general.append(exc.what)
+        return self._problems
+
+    def problem(self, key: str) -> str | None:
+        """The model's message for the answer at ``key``, or None when it is fine."""
+        msgs = self._check().get(key)
+        return "; ".join(msgs) if msgs else None
+
+    def page_problems(self, page: Page) -> list[str]:
+        """Every problem on the page's answers (field ones and whole-section ones)."""
+        probs = self._check()
+        keys = page.keys()
+        roots = {k.split(".")[0] for k in keys}
+        out = []
+        for path, msgs in probs.items():
+            if path in keys or any(k.startswith(path + ".") for k in keys) or path in roots:
+                out += [f"{path}: {m}" for m in msgs]
+            elif any(path.startswith(k + ".") for k in keys):
+                out += [f"{path}: {m}" for m in msgs]
+        return out
+
+    def all_problems(self) -> list[str]:
+        probs = self._check()
+        return [*self._general, *(f"{p}: {m}" for p, ms in probs.items() for m in ms)]
+
+    def valid(self) -> bool:
+        return not self.all_problems()
+
+
+def new_draft(pattern_id: str, lab_answers: str | None = None) -> Draft:
+    """A draft for ``pattern_id``: the local lab's answers when given, else the example."""
+    text = lab_answers if lab_answers is not None else example_yaml(pattern_id)
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        data = {}
+    data["pattern"] = pattern_id
+    return Draft(copy.deepcopy(data))
+
+
+def draft_from_yaml(text: str) -> Draft:
+    data = yaml.safe_load(text) if text.strip() else {}
+    return Draft(data if isinstance(data, dict) else {})

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from wizard.labanswers import answers_for_lab, lab_nodes
+from wizard.steps.nodes import http_status
 
 pytestmark = pytest.mark.lab
 
@@ -49,15 +48,7 @@ def _apply(answers: Path, sessions: Path, *extra: str) -> subprocess.CompletedPr
 
 
 def _https_ok(address: str, port: int) -> bool:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    try:
-        url = f"https://{address}:{port}/carbon/admin/login.jsp"
-        with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+    return http_status(f"https://{address}:{port}/carbon/admin/login.jsp") == 200
 
 
 def _stop_nodes(lab: dict[str, Any], pattern: str) -> None:

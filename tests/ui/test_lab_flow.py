@@ -4,8 +4,6 @@ The UI loop's worst delay during the run is measured."""
 
 from __future__ import annotations
 
-import ssl
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from screens.review import ReviewScreen
 from screens.run import Panel, RunScreen
 from wizard.catalog import pattern_ids
 from wizard.labanswers import lab_nodes
+from wizard.steps.nodes import http_status
 
 pytestmark = pytest.mark.lab
 # The issue's limit: no single step of the UI loop (a handler, a repaint, a timer) may use
@@ -29,15 +28,7 @@ MAX_UI_STEP = 0.1
 
 
 def _https_ok(address: str, port: int) -> bool:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    try:
-        url = f"https://{address}:{port}/carbon/admin/login.jsp"
-        with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+    return http_status(f"https://{address}:{port}/carbon/admin/login.jsp") == 200
 
 
 def _text(app: WizardApp, selector: str) -> str:

@@ -138,7 +138,8 @@ class StartHandler:
         return Outcome(True, f"{action}ed")
 
 
-def _url_status(url: str, verify: bool) -> int | None:
+def http_status(url: str, verify: bool = False) -> int | None:
+    """The HTTP status of a GET (None when nothing answers); TLS unverified by default."""
     context = ssl.create_default_context()
     if not verify:
         context.check_hostname = False
@@ -166,7 +167,7 @@ class WaitHandler:
     def _ready(self, step: Step, ctx: RunContext) -> tuple[bool, str]:
         inputs = step.inputs
         if "url" in inputs:  # a probe through the load balancer
-            status = _url_status(inputs["url"], bool(inputs.get("verify_tls")))
+            status = http_status(inputs["url"], bool(inputs.get("verify_tls")))
             if status is not None and status < int(inputs.get("ok_below", 400)):
                 return True, f"{inputs['url']} answers {status}"
             return False, f"{inputs['url']} " + (
@@ -184,7 +185,7 @@ class WaitHandler:
             except OSError:
                 return False, f"{name} port {port} does not accept connections"
         url = inputs.get("console_url")
-        if url and not _console_ok(url):
+        if url and http_status(url) != 200:
             return False, f"{url} does not answer 200"
         members = inputs.get("members")
         if members and text.count("Member joined") < members - 1:
@@ -234,17 +235,6 @@ class WaitHandler:
             fix="fix the cause shown in the log, then resume",
             exit_code=EXIT_STEP_FAILED,
         )
-
-
-def _console_ok(url: str) -> bool:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the node's own cert; identity is not the question
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=3) as resp:  # noqa: S310
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 HANDLERS = {"preflight": PreflightHandler(), "start": StartHandler(), "wait": WaitHandler()}

@@ -526,6 +526,6 @@ def test_run_per_host_collects_results_and_exceptions():
 
     start = time.monotonic()
     out = run_per_host(range(6), work, parallelism=6)
-    assert time.monotonic() - start < 0.6  # ran side by side
+    assert time.monotonic() - start < 1.0  # side by side (one at a time: 1.2 s)
     assert [out[n] for n in (0, 1, 2, 4, 5)] == [0, 10, 20, 40, 50]
     assert isinstance(out[3], ValueError)

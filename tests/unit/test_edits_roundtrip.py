@@ -1,4 +1,6 @@
-"""Parse -> serialize with no edit gives back every byte, for every stock 2.6.0 XML file."""
+"""Parse -> serialize with no edit gives back every byte, for every stock 2.6.0 XML file,
+and the scanner's spans (which edits splice into) rebuild the file exactly and pair with
+every lxml node."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from wizard.edits.xmlfile import Patch, XmlDoc
+from wizard.edits.xmlscan import rebuild, scan
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "wso2-conf" / "apim-2.6.0"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "edits"
@@ -33,6 +36,16 @@ def test_every_stock_xml_file_round_trips_byte_identical(path: Path) -> None:
     out = doc.serialize()
     assert out is not data
     assert out == data
+    _spans_rebuild(doc)
+
+
+def _spans_rebuild(doc: XmlDoc) -> None:
+    """The spans give back the text (tags rebuilt from their attribute spans) and every
+    element, comment and PI of the tree has its span."""
+    top, _ = scan(doc.text)
+    assert rebuild(doc.text, top) == doc.text
+    nodes = [n for n in doc.root.iter()]
+    assert all(doc.span(n).start < doc.span(n).end for n in nodes)
 
 
 def test_all_stock_files_parse_and_serialize_fast() -> None:
@@ -54,7 +67,9 @@ def test_own_fixtures_round_trip(name: str, crlf: bool) -> None:
     data = (FIXTURES / name).read_bytes()
     if crlf:
         data = data.replace(b"\n", b"\r\n")
-    assert XmlDoc(data).serialize() == data
+    doc = XmlDoc(data)
+    assert doc.serialize() == data
+    _spans_rebuild(doc)
 
 
 def test_serializer_rebuilds_from_spans_and_splices_only_the_patch() -> None:

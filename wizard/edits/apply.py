@@ -7,7 +7,7 @@ from typing import Any
 
 from wizard.edits import jsonedit, locate, textops, xmlops
 from wizard.edits.model import XML_OPS, Edit, EditOutcome, EditResult, plain
-from wizard.edits.xmlfile import XmlDoc
+from wizard.edits.xmlfile import Patch, XmlDoc
 from wizard.errors import Where, WizardError, step_failed
 from wizard.secrets import Secret
 
@@ -34,10 +34,35 @@ def apply_edits(
     return _apply_text(path, content, edits, host)
 
 
+class _Unbatchable(Exception):
+    """The edits of a file could not be computed together: apply them one by one."""
+
+
 def _apply_xml(path: str, content: bytes, edits: list[Edit], host: str | None) -> EditResult:
-    data = content
+    """All edits of one XML file.
+
+    Fast path: the edits are computed in batches on one parse each (a file is re-parsed
+    once per batch, not once per edit); a batch ends where an edit touches text another
+    edit of the batch changes, or observes the file (verify, optional edits). After each
+    batch the result is re-parsed and every edit of the batch must find itself in place;
+    if any does not (one edit depended on another's new element), the file is done again
+    one edit at a time, each on the result of the one before.
+    """
+    doc = XmlDoc(content, host=host, path=path)
+    try:
+        doc, outcomes, absent = _batched(doc, edits, host, path)
+    except _Unbatchable:
+        doc, outcomes, absent = _one_by_one(XmlDoc(content, host=host, path=path), edits)
+    data = doc.data
+    if data != content:
+        for i, edit in enumerate(edits):
+            if i not in absent and not xmlops.reads_back(doc, edit):
+                raise _not_read_back(edit, host, path)
+    return EditResult(path, host, content, data, outcomes)
+
+
+def _one_by_one(doc: XmlDoc, edits: list[Edit]) -> tuple[XmlDoc, list[EditOutcome], set[int]]:
     outcomes: list[EditOutcome] = []
-    doc = XmlDoc(data, host=host, path=path)
     absent: set[int] = set()
     for i, edit in enumerate(edits):
         if edit.optional and not _present(doc, edit):
@@ -45,18 +70,86 @@ def _apply_xml(path: str, content: bytes, edits: list[Edit], host: str | None) -
             outcomes.append(EditOutcome(edit, False, "not present, left as is"))
             continue
         change = xmlops.OPS[edit.op](doc, edit)
-        new = doc.serialize(change.patches) if change.patches else data
+        new = doc.serialize(change.patches) if change.patches else doc.data
+        changed = new != doc.data
         outcomes.append(
-            EditOutcome(edit, new != data, change.detail, change.line, tuple(change.masked))
+            EditOutcome(edit, changed, change.detail, change.line, tuple(change.masked))
         )
-        if new != data:  # re-parse: the result must be XML, and the next edit sees it
-            doc = _reparse(new, host, path)
-        data = new
-    if data != content:
-        for i, edit in enumerate(edits):
-            if i not in absent and not xmlops.reads_back(doc, edit):
-                raise _not_read_back(edit, host, path)
-    return EditResult(path, host, content, data, outcomes)
+        if changed:  # re-parse: the result must be XML, and the next edit sees it
+            doc = _reparse(new, doc)
+    return doc, outcomes, absent
+
+
+# Ops that only read the file: they see every edit before them.
+_OBSERVERS = frozenset({"verify"})
+
+
+def _batched(
+    doc: XmlDoc, edits: list[Edit], host: str | None, path: str
+) -> tuple[XmlDoc, list[EditOutcome], set[int]]:
+    outcomes: list[EditOutcome] = []
+    absent: set[int] = set()
+    pending: list[Patch] = []
+    batch: list[Edit] = []
+
+    def flush() -> None:
+        nonlocal doc, pending, batch
+        if pending:
+            new = doc.serialize(pending)
+            if new != doc.data:
+                doc = _reparse(new, doc)
+                for edit in batch:  # each edit of the batch is in place in the result
+                    try:
+                        if xmlops.OPS[edit.op](doc, edit).patches:
+                            raise _Unbatchable
+                    except WizardError:
+                        raise _Unbatchable from None
+        pending, batch = [], []
+
+    for i, edit in enumerate(edits):
+        if edit.optional or edit.op in _OBSERVERS:
+            flush()
+        if edit.optional and not _present(doc, edit):
+            absent.add(i)
+            outcomes.append(EditOutcome(edit, False, "not present, left as is"))
+            continue
+        try:
+            change = xmlops.OPS[edit.op](doc, edit)
+        except WizardError:
+            if not pending:
+                raise
+            flush()  # it may need what the batch adds: compute it on the batch's result
+            change = xmlops.OPS[edit.op](doc, edit)
+        live = [p for p in change.patches if p.new != doc.text[p.start : p.end]]
+        if live and _overlaps(live, pending):
+            flush()  # text the batch changes: compute it on the batch's result
+            change = xmlops.OPS[edit.op](doc, edit)
+            live = [p for p in change.patches if p.new != doc.text[p.start : p.end]]
+        outcomes.append(
+            EditOutcome(edit, bool(live), change.detail, change.line, tuple(change.masked))
+        )
+        if live:
+            pending.extend(live)
+            batch.append(edit)
+    flush()
+    return doc, outcomes, absent
+
+
+def _overlaps(patches: list[Patch], pending: list[Patch]) -> bool:
+    return any(_conflict(p, q) for p in patches for q in pending)
+
+
+def _conflict(p: Patch, q: Patch) -> bool:
+    """Whether two patches touch the same text. Two insertions at one point do too: one
+    at a time, the second goes before the first ("after" the same anchor) or after it
+    (after the last child, which the first now is)."""
+    if p.start == p.end and q.start == q.end:
+        return p.start == q.start
+    if p.start == p.end:
+        return q.start <= p.start <= q.end
+    if q.start == q.end:
+        return p.start <= q.start <= p.end
+    return p.start < q.end and q.start < p.end
 
 
 def _present(doc: XmlDoc, edit: Edit) -> bool:
@@ -65,14 +158,14 @@ def _present(doc: XmlDoc, edit: Edit) -> bool:
     return bool(locate.elements(doc, locator))
 
 
-def _reparse(data: bytes, host: str | None, path: str) -> XmlDoc:
+def _reparse(data: bytes, before: XmlDoc) -> XmlDoc:
     try:
-        return XmlDoc(data, host=host, path=path)
+        return XmlDoc(data, host=before.host, path=before.path, unit=before.indent_unit())
     except WizardError as exc:
         raise step_failed(
             f"internal: the edited file would not parse ({exc.what}); nothing was written",
-            host=host,
-            file=path,
+            host=before.host,
+            file=before.path,
         ) from exc
 
 

@@ -2,8 +2,8 @@
 
 :class:`XmlDoc` holds three views of one file: the lxml tree (for XPath), the decoded
 text, and the source spans of every node (``xmlscan``). Edits are :class:`Patch` es on
-the text; :meth:`XmlDoc.serialize` rebuilds the document from its spans, splices the
-patches in and encodes with the file's own encoding. Everything not edited keeps its
+the text; :meth:`XmlDoc.serialize` splices the patches into the original text and
+encodes with the file's own encoding. Everything not edited keeps its
 original characters: declaration, quote style, entity choices, CRLF, indentation.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from wizard.edits.xmlscan import Span, rebuild, scan
+from wizard.edits.xmlscan import Span, scan
 from wizard.errors import Where, WizardError, step_failed
 
 # Characters XML 1.0 allows (https://www.w3.org/TR/xml/#charsets).
@@ -72,19 +72,27 @@ def _lxml_nodes(root: etree._Element) -> list[etree._Element]:
 
 
 def _kind(node: etree._Element) -> str:
-    if isinstance(node.tag, str):
+    tag = node.tag
+    if isinstance(tag, str):
         return "elem"
-    if node.tag is etree.Comment:
+    if tag is etree.Comment:
         return "comment"
-    if node.tag is etree.PI:
+    if tag is etree.PI:
         return "pi"
     return "entity"
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 class XmlDoc:
     """One parsed XML file: tree, text, spans. Pure: no I/O."""
 
-    def __init__(self, data: bytes, *, host: str | None = None, path: str = "") -> None:
+    def __init__(
+        self, data: bytes, *, host: str | None = None, path: str = "", unit: str | None = None
+    ) -> None:
+        """``unit``: the indentation step, when known (an edited copy keeps its file's)."""
         self.host = host
         self.path = path
         self.data = data
@@ -110,38 +118,53 @@ class XmlDoc:
                 host=host,
                 file=path,
             ) from exc
-        self.top, flat = scan(self.text)
-        if rebuild(self.text, self.top) != self.text:
-            raise step_failed("internal: XML spans do not rebuild the file", host=host, file=path)
-        self._lines = [0] + [m.end() for m in re.finditer("\n", self.text)]
-        self._spans: dict[etree._Element, Span] = {}
-        self._unit: str | None = None
-        wanted = [s for s in flat if s.kind in ("elem", "comment", "pi") and s.name != "xml"]
+        self._line_starts: list[int] | None = None
+        self._spans: dict[etree._Element, Span] | None = None
+        self._unit = unit
+
+    def _map_spans(self) -> dict[etree._Element, Span]:
+        """Scan the text and pair every source span with its lxml node (on first use: a
+        file that no edit changes is never scanned)."""
+        _, flat = scan(self.text)
+        wanted = [s for s in flat if s.kind != "cdata" and s.kind != "doctype" and s.name != "xml"]
         nodes = [n for n in _lxml_nodes(self.root) if _kind(n) != "entity"]
         if len(nodes) != len(wanted):
             raise step_failed(
                 f"internal: {len(nodes)} parsed nodes but {len(wanted)} source spans",
-                host=host,
-                file=path,
+                host=self.host,
+                file=self.path,
             )
+        spans: dict[etree._Element, Span] = {}
         for node, span in zip(nodes, wanted, strict=True):
-            kind = _kind(node)
-            local = etree.QName(node).localname if kind == "elem" else ""
-            if kind != span.kind or (kind == "elem" and span.name.rpartition(":")[2] != local):
+            tag = node.tag
+            if isinstance(tag, str):
+                ok = span.kind == "elem" and span.name.rpartition(":")[2] == _local(tag)
+            else:
+                ok = span.kind == _kind(node)
+            if not ok:
                 raise step_failed(
-                    f"internal: node {kind} {local} does not match source at line "
-                    f"{self.line_of(span.start)}",
-                    host=host,
-                    file=path,
+                    f"internal: node {_kind(node)} {_local(tag) if isinstance(tag, str) else ''} "
+                    f"does not match source at line {self.line_of(span.start)}",
+                    host=self.host,
+                    file=self.path,
                 )
-            self._spans[node] = span
+            spans[node] = span
+        return spans
+
+    @property
+    def spans(self) -> dict[etree._Element, Span]:
+        if self._spans is None:
+            self._spans = self._map_spans()
+        return self._spans
 
     # --- positions -------------------------------------------------------------------
     def span(self, node: etree._Element) -> Span:
-        return self._spans[node]
+        return self.spans[node]
 
     def line_of(self, pos: int) -> int:
-        return bisect.bisect_right(self._lines, pos)
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_right(self._line_starts, pos)
 
     def where(self, node: etree._Element | None = None) -> Where:
         line = self.line_of(self.span(node).start) if node is not None else None
@@ -170,12 +193,12 @@ class XmlDoc:
 
     def _guess_unit(self) -> str:
         votes: dict[str, int] = {}
-        for node, span in self._spans.items():
+        for node, span in self.spans.items():
             parent = node.getparent()
             if span.kind != "elem" or parent is None:
                 continue
             mine = self.indent_before(span.start)
-            theirs = self.indent_before(self._spans[parent].start)
+            theirs = self.indent_before(self.spans[parent].start)
             if mine is None or theirs is None or not mine.startswith(theirs):
                 continue
             step = mine[len(theirs) :]
@@ -187,8 +210,8 @@ class XmlDoc:
 
     # --- output ----------------------------------------------------------------------
     def serialize(self, patches: Iterable[Patch] = ()) -> bytes:
-        """Rebuild the document from its spans, splice ``patches`` in, encode."""
-        text = splice(rebuild(self.text, self.top), patches)
+        """Splice ``patches`` into the original text and encode."""
+        text = splice(self.text, patches)
         return self.bom + text.encode(self.codec, errors="xmlcharrefreplace")
 
 

@@ -36,8 +36,11 @@ class Change:
     masked: list[str] = field(default_factory=list)
 
 
-def _line(doc: XmlDoc, el: etree._Element) -> int:
-    return doc.line_of(doc.span(el).start)
+def _line(doc: XmlDoc, el: etree._Element) -> int | None:
+    """The element's line for an outcome, as lxml reports it (a start tag written over
+    several lines: its last line). Errors give the exact line of ``<`` (doc.where); this
+    one costs no scan of the file, which a file no edit changes never needs."""
+    return el.sourceline
 
 
 def _show(edit: Edit, value: str) -> str:
@@ -154,21 +157,34 @@ def _same_name(el: etree._Element, spec: SpecEl, parent_ns: str | None) -> bool:
     return q.localname == spec.local and q.namespace == spec.ns(parent_ns)
 
 
+def _qname(el: etree._Element) -> tuple[str | None, str]:
+    """(namespace, local name) of an element, from its ``{ns}local`` tag."""
+    tag = el.tag
+    if tag[0] == "{":
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return None, tag
+
+
 def _pair(
     el: etree._Element, spec: SpecEl
 ) -> tuple[list[tuple[etree._Element, SpecEl]], list[SpecEl]]:
     """Match the spec's children to ``el``'s children: (pairs, children to add)."""
     ns = ns_of(el)
     kids = element_children(el)
+    names = [_qname(k) for k in kids]
+    tags: dict[str, int] = {}
+    for c in spec.children:
+        tags[c.tag] = tags.get(c.tag, 0) + 1
     pairs: list[tuple[etree._Element, SpecEl]] = []
     new: list[SpecEl] = []
     used: set[int] = set()
     for child in spec.children:
-        same = [k for k in kids if _same_name(k, child, ns) and id(k) not in used]
-        group = [c for c in spec.children if c.tag == child.tag]
-        all_same = [k for k in kids if _same_name(k, child, ns)]
+        want = (child.ns(ns), child.local)
+        all_same = [k for k, name in zip(kids, names, strict=True) if name == want]
+        same = [k for k in all_same if id(k) not in used]
         pick: etree._Element | None = None
-        if len(group) == 1 and len(all_same) == 1:
+        if tags[child.tag] == 1 and len(all_same) == 1:
             pick = all_same[0]
         elif child.attrs:
             hits = [k for k in same if all(k.get(a) == v for a, v in child.attrs)]

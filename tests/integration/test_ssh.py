@@ -105,6 +105,49 @@ def test_write_atomic_keeps_mode_backs_up_once_leaves_no_temp(fs):
     assert no_temps(t, d) == []
 
 
+@pytest.mark.parametrize("link", [True, False], ids=["hardlink", "copy"])
+def test_backup_holds_the_original_bytes_mode_and_time(fs, monkeypatch, link):
+    """The backup is a hard link to the original (the rename leaves it the old inode), or a
+    copy where the server cannot link: either way the old bytes, mode and mtime."""
+    t, d = fs
+    if not link:
+        kind = SshTransport if isinstance(t, SshTransport) else LocalTransport
+        if kind is SshTransport:
+            monkeypatch.setattr(kind, "_hardlink", lambda self, sftp, old, new: False)
+        else:
+            monkeypatch.setattr(os, "link", _no_link)
+    p = f"{d}/user-mgt.xml"
+    t.write_atomic(p, b"<stock/>\n", mode=0o604)
+    t.run(["touch", "-d", "2020-01-02 03:04:05", p])
+    before = t.stat(p)
+    t.write_atomic(p, b"<edited/>\n", backup_suffix=".bak")
+    bak = t.stat(p + ".bak")
+    assert t.read(p + ".bak") == b"<stock/>\n" and t.read(p) == b"<edited/>\n"
+    assert (bak.perm, int(bak.mtime), bak.uid) == (0o604, int(before.mtime), before.uid)
+    links = t.run(["stat", "-c", "%h", p, p + ".bak"]).out.split()
+    assert links == ["1", "1"]  # two files now, whichever way the backup was made
+    assert no_temps(t, d) == []
+
+
+def _no_link(src: object, dst: object) -> None:
+    raise OSError(1, "Operation not permitted")
+
+
+def test_read_with_a_stale_size_hint_reads_the_whole_file(fs):
+    t, d = fs
+    p = f"{d}/grown.xml"
+    data = os.urandom(70_000)
+    t.write_atomic(p, data)
+    assert t.read(p, 10) == data  # a file grown since its stat is read to the end
+    assert t.read(p, 200_000) == data  # or shrunk
+    assert t.read(p, 0) == data
+    assert t.read(p, 70_000) == data and t.read(p) == data
+    t.write_atomic(p, b"")
+    assert t.read(p, 0) == b"" and t.read(p, 5) == b""
+    t.write_atomic(p, data[:100])
+    assert t.read(p, 100) == data[:100] and t.read(p, 300) == data[:100]
+
+
 def test_new_file_gets_given_or_default_mode(fs):
     t, d = fs
     t.write_atomic(f"{d}/plain.properties", b"a=b\n")

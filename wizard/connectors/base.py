@@ -109,7 +109,9 @@ class Transport(Protocol):
 
     host: str
 
-    def read(self, path: str) -> bytes: ...
+    def read(self, path: str, size: int | None = None) -> bytes:
+        """The file's bytes; ``size`` is a hint from a stat made just before."""
+        ...
 
     def stat(self, path: str) -> FileStat: ...
 

@@ -39,7 +39,7 @@ class LocalTransport:
 
     # -- files -------------------------------------------------------------------------
 
-    def read(self, path: str) -> bytes:
+    def read(self, path: str, size: int | None = None) -> bytes:
         try:
             return Path(path).read_bytes()
         except PermissionError:
@@ -76,10 +76,20 @@ class LocalTransport:
         if self._needs_sudo(path, st):
             self._sudo_write(path, data, st, mode, backup_suffix)
             return
-        if backup_suffix and st.exists and not self.exists(path + backup_suffix):
-            self._write(path + backup_suffix, self.read(path), st, st.perm)
-            os.utime(path + backup_suffix, (st.mtime, st.mtime))
+        if backup_suffix and st.exists and not os.path.lexists(path + backup_suffix):
+            self._backup(path, path + backup_suffix, st)
         self._write(path, data, st, mode if mode is not None else (st.perm or 0o644))
+
+    def _backup(self, path: str, backup: str, st: FileStat) -> None:
+        """A hard link to the original (the rename that follows leaves it holding the old
+        bytes, mode, owner and time), or a copy where the file system cannot link."""
+        try:
+            os.link(path, backup)
+            return
+        except OSError:
+            pass
+        self._write(backup, self.read(path), st, st.perm)
+        os.utime(backup, (st.mtime, st.mtime))
 
     def _write(self, path: str, data: bytes, st: FileStat, mode: int) -> None:
         parent = os.path.dirname(os.path.abspath(path))

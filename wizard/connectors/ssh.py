@@ -17,6 +17,19 @@ from pathlib import Path
 from typing import TypeVar
 
 import paramiko
+from paramiko.sftp import (
+    CMD_DATA,
+    CMD_EXTENDED,
+    CMD_FSETSTAT,
+    CMD_HANDLE,
+    CMD_OPEN,
+    CMD_READ,
+    SFTP_FLAG_CREATE,
+    SFTP_FLAG_EXCL,
+    SFTP_FLAG_TRUNC,
+    SFTP_FLAG_WRITE,
+    int64,
+)
 
 from wizard.connectors.base import (
     MISSING,
@@ -32,7 +45,7 @@ from wizard.connectors.ssh_link import SshLink
 from wizard.errors import WizardError, step_failed
 
 T = TypeVar("T")
-CMD_EXTENDED = 200  # paramiko.sftp.CMD_EXTENDED
+ONE_READ = 65536  # files below this size (by a fresh stat) are read with one request
 
 
 class SshTransport(SshLink):
@@ -40,10 +53,20 @@ class SshTransport(SshLink):
 
     # -- files -------------------------------------------------------------------------
 
-    def read(self, path: str) -> bytes:
+    def read(self, path: str, size: int | None = None) -> bytes:
+        """The bytes of ``path``; ``size`` (from a stat just made) saves the server a stat."""
+
         def op(sftp: paramiko.SFTPClient) -> bytes:
             with sftp.open(path, "rb") as fh:
-                fh.prefetch()
+                if size is not None and size < ONE_READ:
+                    # one request for one byte more than the stat said: exactly the size
+                    # back means the whole file (the server stops at its end)
+                    head = _read_at(sftp, fh, 0, size + 1)
+                    if len(head) == size:
+                        return head
+                    fh.seek(len(head))  # the file changed since the stat: read on to its end
+                    return head + fh.read()
+                fh.prefetch(size)
                 return fh.read()
 
         try:
@@ -59,12 +82,9 @@ class SshTransport(SshLink):
     def stat(self, path: str) -> FileStat:
         def op(sftp: paramiko.SFTPClient) -> FileStat:
             try:
-                a = sftp.stat(path)
+                return _file_stat(sftp.stat(path))
             except FileNotFoundError:
                 return MISSING
-            return FileStat(
-                True, a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0
-            )
 
         try:
             return self._sftp_call(f"stat {path}", op)
@@ -82,27 +102,58 @@ class SshTransport(SshLink):
         mode: int | None = None,
         backup_suffix: str | None = None,
     ) -> None:
-        path = self._resolve_link(path)  # rewrite what a symlink points to, keep the link
-        st = self.stat(path)
+        path, st = self._resolve_link(path)  # rewrite what a symlink points to, keep the link
         if self._needs_sudo(path, st):
             self._sudo_write(path, data, st, mode, backup_suffix)
             return
-        if backup_suffix and st.exists and not self.exists(path + backup_suffix):
-            backup = path + backup_suffix
-            self._put_bytes(backup, self.read(path), st, st.perm)
-            self._sftp_call(
-                f"touch {backup}", lambda sftp: sftp.utime(backup, (st.mtime, st.mtime))
-            )
+        if backup_suffix and st.exists:
+            self._backup(path, path + backup_suffix, st)
         self._put_bytes(path, data, st, mode if mode is not None else (st.perm or 0o644))
 
-    def _resolve_link(self, path: str) -> str:
-        def op(sftp: paramiko.SFTPClient) -> str:
+    def _backup(self, path: str, backup: str, st: FileStat) -> None:
+        """Keep the original as ``backup`` (once): a hard link to it, which the rename that
+        follows leaves holding the old bytes, mode, owner and time; a copy where the server
+        or the file system cannot link."""
+
+        def op(sftp: paramiko.SFTPClient) -> bool:
             try:
-                if not stat_mod.S_ISLNK(sftp.lstat(path).st_mode or 0):
-                    return path
+                sftp.lstat(backup)
+                return True  # this session's backup is already there
             except FileNotFoundError:
-                return path
-            return sftp.normalize(path)
+                pass
+            return self._hardlink(sftp, path, backup)
+
+        if self._sftp_call(f"backup of {path}", op):
+            return
+        self._put_bytes(backup, self.read(path, st.size), st, st.perm)
+        self._sftp_call(f"touch {backup}", lambda sftp: sftp.utime(backup, (st.mtime, st.mtime)))
+
+    def _hardlink(self, sftp: paramiko.SFTPClient, old: str, new: str) -> bool:
+        if not self._hardlink_ok:
+            return False
+        try:
+            sftp._request(CMD_EXTENDED, "hardlink@openssh.com", old, new)
+            return True
+        except OSError as exc:
+            if "unsupported" in str(exc).lower():
+                self._hardlink_ok = False  # a server without the extension: copy from now on
+            return False
+
+    def _resolve_link(self, path: str) -> tuple[str, FileStat]:
+        """The path a write goes to (a symlink's target) and its stat."""
+
+        def op(sftp: paramiko.SFTPClient) -> tuple[str, FileStat]:
+            try:
+                a = sftp.lstat(path)
+            except FileNotFoundError:
+                return path, MISSING
+            if not stat_mod.S_ISLNK(a.st_mode or 0):
+                return path, _file_stat(a)
+            real = sftp.normalize(path)
+            try:
+                return real, _file_stat(sftp.stat(real))
+            except FileNotFoundError:
+                return real, MISSING
 
         try:
             return self._sftp_call(f"resolving {path}", op)
@@ -111,7 +162,6 @@ class SshTransport(SshLink):
 
     def _put_bytes(self, path: str, data: bytes, st: FileStat, mode: int) -> None:
         def write(fh: paramiko.SFTPFile) -> None:
-            fh.set_pipelined(True)
             for i in range(0, len(data), 32768):
                 fh.write(data[i : i + 32768])
 
@@ -120,7 +170,8 @@ class SshTransport(SshLink):
     def _upload(
         self, path: str, write: Callable[[paramiko.SFTPFile], None], st: FileStat, mode: int
     ) -> None:
-        """Temp file in the same directory -> chmod -> data -> fsync -> chown -> rename."""
+        """Temp file in the same directory (mode and owner set first) -> data -> fsync ->
+        rename over ``path``."""
         parent = posixpath.dirname(path) or "."
         leftovers: list[str] = []
 
@@ -128,15 +179,11 @@ class SshTransport(SshLink):
             tmp = f"{parent}/.{posixpath.basename(path)}{TMP_MARK}{secrets.token_hex(4)}"
             leftovers.append(tmp)
             try:
-                with sftp.open(tmp, "wb") as fh:
-                    fh.chmod(mode)  # before any data: a secret is never world readable
-                    write(fh)
-                    fh.flush()
-                    self._fsync(sftp, fh)
-                mine = sftp.stat(tmp)
-                if st.exists and (st.uid, st.gid) != (mine.st_uid, mine.st_gid):
+                with _create(sftp, tmp, mode) as fh:
+                    # exact mode (no umask) and, for a file that exists, its owner: before
+                    # any data, so a secret is never readable by others for a moment
                     try:
-                        sftp.chown(tmp, st.uid, st.gid)
+                        _set_attrs(sftp, fh, mode, st if st.exists else None)
                     except PermissionError:
                         raise step_failed(
                             f"cannot keep the owner ({st.uid}:{st.gid}) of {path} when "
@@ -145,6 +192,9 @@ class SshTransport(SshLink):
                             host=self.host,
                             file=path,
                         ) from None
+                    write(fh)
+                    fh.flush()
+                    self._fsync(sftp, fh)
                 sftp.posix_rename(tmp, path)
                 leftovers.remove(tmp)
             except BaseException as exc:
@@ -177,7 +227,6 @@ class SshTransport(SshLink):
             mode = src.stat().st_mode & 0o7777
 
         def write(fh: paramiko.SFTPFile) -> None:
-            fh.set_pipelined(True)
             with src.open("rb") as inp:
                 while chunk := inp.read(32768):
                     fh.write(chunk)
@@ -307,6 +356,47 @@ class SshTransport(SshLink):
             host=self.host,
             file=path,
         )
+
+
+def _file_stat(a: paramiko.SFTPAttributes) -> FileStat:
+    return FileStat(
+        True, a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0
+    )
+
+
+def _read_at(sftp: paramiko.SFTPClient, fh: paramiko.SFTPFile, offset: int, n: int) -> bytes:
+    try:
+        t, msg = sftp._request(CMD_READ, fh.handle, int64(offset), n)
+    except EOFError:
+        return b""
+    if t != CMD_DATA:
+        raise paramiko.SFTPError("Expected data")
+    return msg.get_string()
+
+
+def _create(sftp: paramiko.SFTPClient, path: str, mode: int) -> paramiko.SFTPFile:
+    """Open a new file for writing, created with ``mode`` (less the server's umask)."""
+    attrs = paramiko.SFTPAttributes()
+    attrs.st_mode = mode & 0o777
+    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC | SFTP_FLAG_EXCL
+    t, msg = sftp._request(CMD_OPEN, path, flags, attrs)
+    if t != CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    fh = paramiko.SFTPFile(sftp, msg.get_binary(), "wb")
+    fh.set_pipelined(True)
+    return fh
+
+
+def _set_attrs(
+    sftp: paramiko.SFTPClient, fh: paramiko.SFTPFile, mode: int, owner: FileStat | None
+) -> None:
+    """One FSETSTAT: the exact mode, and the owner of the file being replaced (a no-op
+    change when it is the SSH user's own; refused by the server when it is not)."""
+    attrs = paramiko.SFTPAttributes()
+    attrs.st_mode = mode
+    if owner is not None:
+        attrs.st_uid, attrs.st_gid = owner.uid, owner.gid
+    sftp._request(CMD_FSETSTAT, fh.handle, attrs)
 
 
 def _reason(exc: OSError) -> str:

@@ -51,6 +51,7 @@ class SshLink:
         self._sftp: paramiko.SFTPClient | None = None
         self._uid: int | None = None
         self._fsync_ok = True
+        self._hardlink_ok = True
         self._sudo_needs_password: bool | None = None
 
     # -- connection --------------------------------------------------------------------

@@ -25,21 +25,32 @@ def backup_suffix(session_id: str) -> str:
     return f".carbon-wizard-{session_id}.bak"
 
 
-def remove_leftovers(transport: Any, path: str) -> list[str]:
+def remove_leftovers(
+    transport: Any, path: str, listed: dict[str, list[str]] | None = None
+) -> list[str]:
     """Remove the temp files a killed write left next to ``path`` (and its backup).
 
     An atomic write goes to ``.<name>[.carbon-wizard-<session>.bak]<TMP_MARK><random>`` in
     the same folder, then is renamed; a wizard killed in between leaves that file behind.
-    Only names with our mark are touched. Returns the paths removed.
+    Only names with our mark are touched. ``listed`` keeps each folder's listing for the
+    run (our own writes never leave a temp file behind, so one listing per folder is
+    enough). Returns the paths removed.
     """
     parent, base = posixpath.split(path)
-    try:
-        names = transport.listdir(parent or ".")
-    except (WizardError, OSError):
-        return []
+    folder = parent or "."
+    names = listed.get(folder) if listed is not None else None
+    if names is None:
+        try:
+            names = transport.listdir(folder)
+        except (WizardError, OSError):
+            names = []
+        if listed is not None:
+            listed[folder] = names
     stale = [posixpath.join(parent, n) for n in names if n.startswith(f".{base}") and TMP_MARK in n]
     if stale:
         transport.run(["rm", "-f", "--", *stale])
+        if listed is not None:
+            listed[folder] = [n for n in names if posixpath.join(parent, n) not in stale]
     return stale
 
 
@@ -67,13 +78,26 @@ def edits_of(step: Step, ctx: RunContext) -> list[Edit]:
 class FileEditHandler:
     """Edits of one file on one host (XML, site.json, properties, hosts block)."""
 
-    def _compute(self, step: Step, ctx: RunContext) -> tuple[EditResult, bool]:
+    def _compute(
+        self, step: Step, ctx: RunContext, *, trust_check: bool = False
+    ) -> tuple[EditResult, bool]:
+        """The edits of ``step`` applied in memory to the file as it is on the host.
+
+        The result is kept for the run: the same bytes give the same result without
+        running the edits again. ``trust_check`` (apply, right after its check): when the
+        file's stat is what the check saw, the check's bytes are used without reading
+        the file again.
+        """
         path = step.inputs["path"]
         transport = ctx.transport(step.host)
+        cache = ctx.resources.setdefault("edit_cache", {})
+        hit = cache.get(step.id)
         st = transport.stat(path)
+        if trust_check and hit is not None and hit[0][2] == st and st.exists:
+            return hit[1], hit[0][1]
         created = False
         if st.exists:
-            content = transport.read(path)
+            content = transport.read(path, st.size)
         elif step.inputs.get("create_from"):
             source = step.inputs["create_from"]
             if not transport.exists(source):
@@ -95,22 +119,21 @@ class FileEditHandler:
                 host=step.host,
                 file=path,
             )
-        cache = ctx.resources.setdefault("edit_cache", {})
-        hit = cache.get(step.id)
-        if hit is not None and hit[0] == (content, created):
-            return hit[1], created  # same bytes as a moment ago: same result
-        result = apply_edits(path, content, edits_of(step, ctx), host=step.host)
-        if created:
-            result.before = b""  # the whole file is new on this host
-        cache[step.id] = ((content, created), result)
+        if hit is not None and hit[0][:2] == (content, created):
+            result = hit[1]  # same bytes as a moment ago: same result
+        else:
+            result = apply_edits(path, content, edits_of(step, ctx), host=step.host)
+            if created:
+                result.before = b""  # the whole file is new on this host
+        cache[step.id] = ((content, created, st), result)
         return result, created
 
     def _remember_written(self, step: Step, ctx: RunContext, result: EditResult) -> None:
         """After a write, the file holding exactly these bytes is the edit in place: the
-        check that follows compares bytes instead of running every edit again (the edits
-        were already re-parsed and read back before the write)."""
+        check that follows reads the file and compares bytes instead of running every
+        edit again (the edits were already re-parsed and read back before the write)."""
         done = EditResult(result.path, result.host, result.content, result.content)
-        ctx.resources.setdefault("edit_cache", {})[step.id] = ((result.content, False), done)
+        ctx.resources.setdefault("edit_cache", {})[step.id] = ((result.content, False, None), done)
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):
@@ -125,12 +148,13 @@ class FileEditHandler:
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):
             return globedit.apply(step, ctx, backup_suffix(ctx.session_id))
-        result, created = self._compute(step, ctx)
+        result, created = self._compute(step, ctx, trust_check=True)
         if not result.changed:
             return Outcome(True, "unchanged")
         transport = ctx.transport(step.host)
         path = step.inputs["path"]
-        remove_leftovers(transport, path)
+        listed = ctx.resources.setdefault("listed_dirs", {}).setdefault(step.host, {})
+        remove_leftovers(transport, path, listed)
         mode = None
         if created:
             source = step.inputs.get("create_from")

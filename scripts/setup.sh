@@ -8,7 +8,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 PACKAGES=(mariadb-server mariadb-client openssh-server openssh-client nginx
-          default-jdk-headless openssl python3-venv tmux rsync cron procps iproute2)
+          default-jdk-headless openssl python3-venv tmux rsync cron procps iproute2 sudo)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from wizard.errors import step_failed
+from wizard.errors import WizardError, step_failed
 from wizard.secrets import Secret, redact
 
 # Suffix of the temporary file written next to the target by write_atomic.
@@ -176,6 +176,39 @@ def sudo_command(text: str, *, with_password: bool) -> str:
     """
     flags = "-k -S -p ''" if with_password else "-n"
     return f"sudo {flags} -- sh -c {shlex.quote(text)}"
+
+
+# Shell text that tries the sudo password (on stdin) with ``true``; English messages.
+SUDO_PROBE = "LC_ALL=C " + sudo_command("true", with_password=True)
+SUDO_NEEDS_PASSWORD = "sudo: a password is required"
+
+
+def sudo_probe_error(res: Result, target: HostTarget) -> WizardError:
+    """The user's error for a failed sudo (``SUDO_PROBE``, or ``sudo -n`` that needed a
+    password): sudo missing, the password refused, or the user not allowed."""
+    who = target.user or "the SSH user"
+    where = target.endpoint
+    pw = target.sudo_password
+    if res.rc == 127 or "sudo: not found" in res.err or "sudo: command not found" in res.err:
+        what = f"sudo is not installed on {where}"
+        fix = f"install sudo there, or log in as the owner of the files (not {who})"
+    elif res.err.startswith(SUDO_NEEDS_PASSWORD) and pw is None:
+        what = f"sudo on {where} asks for a password and none is set"
+        fix = (
+            "set ssh.sudo_password (a reference such as env:SUDO_PASSWORD), or let "
+            f"{who} use sudo without a password (NOPASSWD)"
+        )
+    elif "incorrect password" in res.err or "no password was provided" in res.err:
+        ref = (pw.ref if pw is not None else "") or "the answers"
+        what = f"sudo on {where} did not accept the sudo password (from {ref})"
+        fix = f"check ssh.sudo_password: it is the password of {who} on that host"
+    else:
+        detail = redact(res.err.strip() or res.out.strip())[-300:]
+        what = f"sudo as {who} on {where} failed (exit {res.rc})" + (
+            f": {detail}" if detail else ""
+        )
+        fix = f"allow {who} to run commands as root with sudo on that host (/etc/sudoers.d)"
+    return step_failed(what, fix=fix, host=target.name)
 
 
 def sudo_install_script(tmp: str, path: str, uid: int, gid: int, mode: int) -> str:

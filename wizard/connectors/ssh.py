@@ -7,7 +7,6 @@ writes, uploads). A command that was already started is never re-run.
 
 from __future__ import annotations
 
-import errno
 import posixpath
 import secrets
 import shlex
@@ -17,22 +16,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import paramiko
-from paramiko.sftp import (
-    CMD_DATA,
-    CMD_EXTENDED,
-    CMD_FSETSTAT,
-    CMD_HANDLE,
-    CMD_OPEN,
-    CMD_READ,
-    SFTP_FLAG_CREATE,
-    SFTP_FLAG_EXCL,
-    SFTP_FLAG_TRUNC,
-    SFTP_FLAG_WRITE,
-    int64,
-)
+from paramiko.sftp import CMD_EXTENDED
 
 from wizard.connectors.base import (
     MISSING,
+    SUDO_NEEDS_PASSWORD,
+    SUDO_PROBE,
     TMP_MARK,
     FileStat,
     Result,
@@ -40,8 +29,18 @@ from wizard.connectors.base import (
     sudo_backup_script,
     sudo_command,
     sudo_install_script,
+    sudo_probe_error,
 )
 from wizard.connectors.ssh_link import SshLink
+from wizard.connectors.ssh_sftp import (
+    create,
+    file_stat,
+    is_dir,
+    quiet_remove,
+    read_at,
+    reason,
+    set_attrs,
+)
 from wizard.errors import WizardError, step_failed
 
 T = TypeVar("T")
@@ -57,17 +56,20 @@ class SshTransport(SshLink):
         """The bytes of ``path``; ``size`` (from a stat just made) saves the server a stat."""
 
         def op(sftp: paramiko.SFTPClient) -> bytes:
-            with sftp.open(path, "rb") as fh:
+            fh = sftp.open(path, "rb")
+            try:
                 if size is not None and size < ONE_READ:
                     # one request for one byte more than the stat said: exactly the size
                     # back means the whole file (the server stops at its end)
-                    head = _read_at(sftp, fh, 0, size + 1)
+                    head = read_at(sftp, fh, 0, size + 1)
                     if len(head) == size:
                         return head
                     fh.seek(len(head))  # the file changed since the stat: read on to its end
                     return head + fh.read()
                 fh.prefetch(size)
                 return fh.read()
+            finally:
+                fh._close(async_=True)  # nothing to wait for: the next request reaps the reply
 
         try:
             return self._sftp_call(f"reading {path}", op)
@@ -77,19 +79,19 @@ class SshTransport(SshLink):
             res = self._sudo(f"cat -- {shlex.quote(path)}")
             return res.check(f"sudo cat {path}", host=self.host).raw_out
         except OSError as exc:
-            raise self._file_error("read", path, _reason(exc)) from exc
+            raise self._file_error("read", path, reason(exc)) from exc
 
     def stat(self, path: str) -> FileStat:
         def op(sftp: paramiko.SFTPClient) -> FileStat:
             try:
-                return _file_stat(sftp.stat(path))
+                return file_stat(sftp.stat(path))
             except FileNotFoundError:
                 return MISSING
 
         try:
             return self._sftp_call(f"stat {path}", op)
         except OSError as exc:
-            raise self._file_error("stat", path, _reason(exc)) from exc
+            raise self._file_error("stat", path, reason(exc)) from exc
 
     def exists(self, path: str) -> bool:
         return self.stat(path).exists
@@ -148,17 +150,17 @@ class SshTransport(SshLink):
             except FileNotFoundError:
                 return path, MISSING
             if not stat_mod.S_ISLNK(a.st_mode or 0):
-                return path, _file_stat(a)
+                return path, file_stat(a)
             real = sftp.normalize(path)
             try:
-                return real, _file_stat(sftp.stat(real))
+                return real, file_stat(sftp.stat(real))
             except FileNotFoundError:
                 return real, MISSING
 
         try:
             return self._sftp_call(f"resolving {path}", op)
         except OSError as exc:
-            raise self._file_error("resolve", path, _reason(exc)) from exc
+            raise self._file_error("resolve", path, reason(exc)) from exc
 
     def _put_bytes(self, path: str, data: bytes, st: FileStat, mode: int) -> None:
         def write(fh: paramiko.SFTPFile) -> None:
@@ -179,11 +181,11 @@ class SshTransport(SshLink):
             tmp = f"{parent}/.{posixpath.basename(path)}{TMP_MARK}{secrets.token_hex(4)}"
             leftovers.append(tmp)
             try:
-                with _create(sftp, tmp, mode) as fh:
+                with create(sftp, tmp, mode) as fh:
                     # exact mode (no umask) and, for a file that exists, its owner: before
                     # any data, so a secret is never readable by others for a moment
                     try:
-                        _set_attrs(sftp, fh, mode, st if st.exists else None)
+                        set_attrs(sftp, fh, mode, st if st.exists else None)
                     except PermissionError:
                         raise step_failed(
                             f"cannot keep the owner ({st.uid}:{st.gid}) of {path} when "
@@ -199,19 +201,19 @@ class SshTransport(SshLink):
                 leftovers.remove(tmp)
             except BaseException as exc:
                 if not self._is_link_error(exc):
-                    _quiet_remove(sftp, tmp)
+                    quiet_remove(sftp, tmp)
                     leftovers.remove(tmp)
                 raise
 
         try:
             self._sftp_call(f"writing {path}", op)
         except OSError as exc:
-            raise self._file_error("write", path, _reason(exc)) from exc
+            raise self._file_error("write", path, reason(exc)) from exc
         finally:
             if leftovers and self._alive():  # temp files of an attempt cut by a dropped link
                 with self._sftp_lock:
                     for tmp in leftovers:
-                        _quiet_remove(self._sftp_client(), tmp)
+                        quiet_remove(self._sftp_client(), tmp)
 
     def _fsync(self, sftp: paramiko.SFTPClient, fh: paramiko.SFTPFile) -> None:
         if not self._fsync_ok:
@@ -248,13 +250,13 @@ class SshTransport(SshLink):
                 try:
                     sftp.mkdir(d, mode)
                 except OSError:
-                    if not _is_dir(sftp, d):
+                    if not is_dir(sftp, d):
                         raise
 
         try:
             self._sftp_call(f"mkdir {path}", op)
         except OSError as exc:
-            raise self._file_error("create directory", path, _reason(exc)) from exc
+            raise self._file_error("create directory", path, reason(exc)) from exc
 
     def symlink(self, target: str, link: str) -> None:
         """Make ``link`` point to ``target``; replace an existing symlink atomically."""
@@ -274,19 +276,19 @@ class SshTransport(SshLink):
             try:
                 sftp.posix_rename(tmp, link)
             except BaseException:
-                _quiet_remove(sftp, tmp)
+                quiet_remove(sftp, tmp)
                 raise
 
         try:
             self._sftp_call(f"symlink {link}", op)
         except OSError as exc:
-            raise self._file_error("symlink", link, _reason(exc)) from exc
+            raise self._file_error("symlink", link, reason(exc)) from exc
 
     def listdir(self, path: str) -> list[str]:
         try:
             return sorted(self._sftp_call(f"listing {path}", lambda sftp: sftp.listdir(path)))
         except OSError as exc:
-            raise self._file_error("list", path, _reason(exc)) from exc
+            raise self._file_error("list", path, reason(exc)) from exc
 
     # -- commands ----------------------------------------------------------------------
 
@@ -306,6 +308,8 @@ class SshTransport(SshLink):
 
     # -- sudo --------------------------------------------------------------------------
 
+    _sudo_password_ok = False  # set once sudo accepted the password on this connection
+
     def _sudo(
         self, script: str, *, stdin: bytes | None = None, timeout: float | None = None
     ) -> Result:
@@ -313,8 +317,18 @@ class SshTransport(SshLink):
         if pw is not None and self._sudo_needs_password is None:
             self._sudo_needs_password = self._exec("sudo -n -k true", None, 30).rc != 0
         with_pw = pw is not None and bool(self._sudo_needs_password)
+        if with_pw and pw and not self._sudo_password_ok:
+            # try the password once before any real work: a wrong one fails clearly here,
+            # before a backup or an upload (and sudo never takes stdin lines as retries)
+            probe = self._exec(SUDO_PROBE, pw.reveal().encode() + b"\n", 60)
+            if not probe.ok:
+                raise sudo_probe_error(probe, self.target)
+            self._sudo_password_ok = True
         data = (pw.reveal().encode() + b"\n" + (stdin or b"")) if with_pw and pw else stdin
-        return self._exec(sudo_command(script, with_password=with_pw), data, timeout)
+        res = self._exec(sudo_command(script, with_password=with_pw), data, timeout)
+        if not with_pw and res.rc == 1 and res.err.startswith(SUDO_NEEDS_PASSWORD):
+            raise sudo_probe_error(res, self.target)
+        return res
 
     def _my_uid(self) -> int:
         if self._uid is None:
@@ -356,66 +370,3 @@ class SshTransport(SshLink):
             host=self.host,
             file=path,
         )
-
-
-def _file_stat(a: paramiko.SFTPAttributes) -> FileStat:
-    return FileStat(
-        True, a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0
-    )
-
-
-def _read_at(sftp: paramiko.SFTPClient, fh: paramiko.SFTPFile, offset: int, n: int) -> bytes:
-    try:
-        t, msg = sftp._request(CMD_READ, fh.handle, int64(offset), n)
-    except EOFError:
-        return b""
-    if t != CMD_DATA:
-        raise paramiko.SFTPError("Expected data")
-    return msg.get_string()
-
-
-def _create(sftp: paramiko.SFTPClient, path: str, mode: int) -> paramiko.SFTPFile:
-    """Open a new file for writing, created with ``mode`` (less the server's umask)."""
-    attrs = paramiko.SFTPAttributes()
-    attrs.st_mode = mode & 0o777
-    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC | SFTP_FLAG_EXCL
-    t, msg = sftp._request(CMD_OPEN, path, flags, attrs)
-    if t != CMD_HANDLE:
-        raise paramiko.SFTPError("Expected handle")
-    fh = paramiko.SFTPFile(sftp, msg.get_binary(), "wb")
-    fh.set_pipelined(True)
-    return fh
-
-
-def _set_attrs(
-    sftp: paramiko.SFTPClient, fh: paramiko.SFTPFile, mode: int, owner: FileStat | None
-) -> None:
-    """One FSETSTAT: the exact mode, and the owner of the file being replaced (a no-op
-    change when it is the SSH user's own; refused by the server when it is not)."""
-    attrs = paramiko.SFTPAttributes()
-    attrs.st_mode = mode
-    if owner is not None:
-        attrs.st_uid, attrs.st_gid = owner.uid, owner.gid
-    sftp._request(CMD_FSETSTAT, fh.handle, attrs)
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOENT:
-        return "no such file or directory"
-    if exc.errno == errno.EACCES:
-        return "permission denied"
-    return exc.strerror or str(exc) or type(exc).__name__
-
-
-def _quiet_remove(sftp: paramiko.SFTPClient, path: str) -> None:
-    try:
-        sftp.remove(path)
-    except OSError:
-        pass
-
-
-def _is_dir(sftp: paramiko.SFTPClient, path: str) -> bool:
-    try:
-        return stat_mod.S_ISDIR(sftp.stat(path).st_mode or 0)
-    except OSError:
-        return False

@@ -1,5 +1,8 @@
 """One ``sshd`` per lab host: own address, own ed25519 host key, key auth only.
 
+(``render_config(password_auth=True)`` also allows passwords: tests of password logins
+and sudo start such an sshd of their own; the lab's hosts never do.)
+
 Every host listens on the same port on its own loopback address. The authorized
 keys file is root-owned (when root) and sits under the host user's home, so that
 sshd's StrictModes checks pass even when the lab lives under /tmp. A non-root lab
@@ -57,11 +60,14 @@ def render_config(
     user: str,
     env: Mapping[str, str],
     strict_modes: bool = True,
+    password_auth: bool = False,
 ) -> str:
     """The sshd_config text of one lab host.
 
     ``strict_modes`` is off only for a non-root lab: its authorized_keys file cannot
     sit under the (shared, real) home of the user, and /tmp fails sshd's path checks.
+    ``password_auth`` also lets ``user`` log in with its Unix password (checked by sshd
+    against the shadow file, no PAM; empty passwords stay refused). Keys still work.
     """
     for k, v in env.items():
         if any(c in f"{k}{v}" for c in ' "\n\t'):
@@ -75,7 +81,7 @@ def render_config(
         f"PidFile {pid_file}",
         f"AuthorizedKeysFile {authorized_keys}",
         "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
+        f"PasswordAuthentication {'yes' if password_auth else 'no'}",
         "KbdInteractiveAuthentication no",
         "PermitEmptyPasswords no",
         "UsePAM no",

@@ -33,20 +33,18 @@ ConfirmKeys = Callable[[list[HostKeyStatus]], bool]
 def _ssh_target(
     name: str, address: str, ssh: Any, resolve_secret: Callable[[str], Secret]
 ) -> HostTarget:
-    transport = getattr(ssh, "transport", "ssh")
-    password = getattr(ssh, "password", None)
-    sudo_password = getattr(ssh, "sudo_password", None)
+    password = ssh.password
     return HostTarget(
         name=name,
         address=address,
         port=ssh.port,
-        user=ssh.user,
-        transport=transport,
+        user=ssh.user or "",
+        transport=ssh.transport,
         key_file=str(ssh.key) if ssh.key else None,
         password=resolve_secret(password) if password else None,
         use_agent=ssh.key is None and password is None,
         sudo=ssh.sudo,
-        sudo_password=resolve_secret(sudo_password) if sudo_password else None,
+        sudo_password=resolve_secret(ssh.sudo_password) if ssh.sudo_password else None,
         host_key=ssh.host_key,
     )
 
@@ -89,7 +87,11 @@ class Secrets:
         return self._cache[path]
 
     def by_ref(self, ref: str) -> Secret:
-        return resolve(ref, "ssh", self.prompter)
+        """A login secret (ssh.password, ssh.sudo_password): asked once per reference."""
+        key = f"ref:{ref}"
+        if key not in self._cache:
+            self._cache[key] = resolve(ref, "ssh", self.prompter)
+        return self._cache[key]
 
     def value(self, path: str) -> str:
         return self.secret(path).reveal()
@@ -132,8 +134,9 @@ class Runner:
 
     # before anything changes ------------------------------------------------
     def plan_hosts(self) -> list[HostTarget]:
+        """The plan's hosts reached over SSH (a ``local`` one has no host key)."""
         names = [h for h in self.plan.hosts() if h in self.targets]
-        return [self.targets[n] for n in names]
+        return [self.targets[n] for n in names if self.targets[n].transport != "local"]
 
     def verify_host_keys(
         self, *, accept_new: bool = False, confirm: ConfirmKeys | None = None

@@ -197,3 +197,53 @@ def test_driver_jar_required_when_pattern_copies_it():
 def test_new_keystore_needs_passwords():
     err = problems(edit(AP, keystore={"replace": True}))
     assert {p.path for p in err.problems} == {"keystore.password", "truststore.password"}
+
+
+def test_ssh_login_by_password_and_sudo_password_references():
+    text = edit(
+        AP,
+        nodes__0__ssh={
+            "user": "wso2",
+            "password": "env:SSH_PW",
+            "sudo": True,
+            "sudo_password": "prompt",
+        },
+    )
+    answers, _ = parse_answers(text)
+    ssh = answers.nodes[0].ssh
+    assert (ssh.password, ssh.sudo, ssh.sudo_password, ssh.transport) == (
+        "env:SSH_PW", True, "prompt", "ssh"
+    )  # fmt: skip
+    err = problems(edit(AP, nodes__0__ssh={"user": "wso2", "sudo_password": "Sup3rSecret"}))
+    assert err.problems[0].path == "nodes.0.ssh.sudo_password"
+    assert "Sup3rSecret" not in err.render()
+
+
+def test_local_transport_needs_no_login_but_ssh_needs_a_user():
+    answers, _ = parse_answers(edit(AP, nodes__0__ssh={"transport": "local"}))
+    assert answers.nodes[0].ssh.transport == "local" and answers.nodes[0].ssh.user is None
+    err = problems(edit(AP, nodes__0__ssh={"port": 22}))
+    assert err.problems[0].path.startswith("nodes.0.ssh")
+    assert "user" in err.render()
+    err = problems(edit(AP, nodes__0__ssh={"user": "wso2", "transport": "telnet"}))
+    assert err.problems[0].path == "nodes.0.ssh.transport"
+
+
+def test_runner_targets_carry_login_secrets_resolved_once(monkeypatch):
+    from wizard.runner import Secrets, host_targets
+
+    monkeypatch.setenv("SSH_PW", "pw-one")
+    text = edit(
+        AP,
+        nodes__0__ssh={"user": "wso2", "password": "env:SSH_PW", "sudo": True,
+                       "sudo_password": "env:SSH_PW"},
+        nodes__1__ssh={"transport": "local"},
+    )  # fmt: skip
+    answers, _ = parse_answers(text)
+    secrets = Secrets(answers, prompter=None)
+    targets = host_targets(answers, secrets)
+    active, passive = targets["active"], targets["passive"]
+    assert active.password is not None and active.password.reveal() == "pw-one"
+    assert active.sudo_password is active.password  # one reference, resolved once
+    assert (active.use_agent, active.sudo, active.transport) == (False, True, "ssh")
+    assert (passive.transport, passive.user, passive.password) == ("local", "", None)

@@ -76,7 +76,7 @@ def _lookup(data: Any, loc: Path_) -> Any:
 def _show(value: Any, loc: Path_) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
-    if loc and str(loc[-1]) in SECRET_FIELDS:
+    if loc and (str(loc[-1]) in SECRET_FIELDS or str(loc[-1]).endswith("password")):
         return MASK
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -112,16 +112,37 @@ class _Model(BaseModel):
 
 
 class Ssh(_Model):
-    """How to reach a host over SSH. The host key is always verified."""
+    """How to reach a host: over SSH (the host key is always verified), or ``local`` for a
+    product home on the machine running the wizard (same engine, no SSH)."""
 
+    transport: Literal["ssh", "local"] = Field(
+        "ssh", description="local: the product home is on this machine; no login needed"
+    )
     port: Port = 22
-    user: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+    user: str | None = Field(
+        None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+    )
     key: FilePath | None = Field(None, description="private key file (mode 0600)")
+    password: SecretRef | None = Field(
+        None, description="login password by reference (without key: the agent is used)"
+    )
     host_key: str | None = Field(
         None, description="expected host key 'type base64', else known_hosts is used"
     )
     known_hosts: FilePath | None = None
-    sudo: bool = Field(False, description="run privileged steps (/etc/hosts) with sudo -n")
+    sudo: bool = Field(
+        False,
+        description="use sudo for files of another owner and privileged steps (/etc/hosts)",
+    )
+    sudo_password: SecretRef | None = Field(
+        None, description="sudo's password by reference (else sudo must not ask: NOPASSWD)"
+    )
+
+    @model_validator(mode="after")
+    def _login(self) -> Ssh:
+        if self.transport == "ssh" and not self.user:
+            raise ValueError("user is required to log in over SSH" + FIX + "set ssh.user")
+        return self
 
 
 class Node(_Model):
@@ -274,7 +295,7 @@ class Answers(_Model):
     options: dict[str, OptionValue] = Field(default_factory=dict)
 
 
-SECRET_FIELDS = frozenset({"password", "admin_password", "key_password"})
+SECRET_FIELDS = frozenset({"password", "admin_password", "key_password", "sudo_password"})
 
 
 def schema() -> dict[str, Any]:

@@ -23,9 +23,9 @@ from wizard.connectors.base import (
     Result,
     shell_command,
     sudo_backup_script,
-    sudo_command,
     sudo_install_script,
 )
+from wizard.connectors.sudo import SudoState, run_with_sudo
 from wizard.errors import WizardError, step_failed
 
 
@@ -35,7 +35,7 @@ class LocalTransport:
     def __init__(self, target: HostTarget | None = None) -> None:
         self.target = target or HostTarget(name="local", transport="local")
         self.host = self.target.name
-        self._sudo_needs_password: bool | None = None
+        self._sudo_state = SudoState()
 
     # -- files -------------------------------------------------------------------------
 
@@ -229,14 +229,10 @@ class LocalTransport:
     def _sudo(
         self, script: str, *, stdin: bytes | None = None, timeout: float | None = None
     ) -> Result:
-        pw = self.target.sudo_password
-        if pw is not None and self._sudo_needs_password is None:
-            probe = self._exec(["sudo", "-n", "-k", "true"], None, 30, None, "sudo -n -k true")
-            self._sudo_needs_password = probe.rc != 0
-        with_pw = pw is not None and bool(self._sudo_needs_password)
-        data = (pw.reveal().encode() + b"\n" + (stdin or b"")) if with_pw and pw else stdin
-        text = sudo_command(script, with_password=with_pw)
-        return self._exec(["sh", "-c", text], data, timeout, None, "sudo ...")
+        def exec_text(text: str, data: bytes | None, limit: float | None) -> Result:
+            return self._exec(["sh", "-c", text], data, limit, None, "sudo ...")
+
+        return run_with_sudo(exec_text, self.target, self._sudo_state, script, stdin, timeout)
 
     def _needs_sudo(self, path: str, st: FileStat) -> bool:
         if not self.target.sudo:

@@ -20,16 +20,12 @@ from paramiko.sftp import CMD_EXTENDED
 
 from wizard.connectors.base import (
     MISSING,
-    SUDO_NEEDS_PASSWORD,
-    SUDO_PROBE,
     TMP_MARK,
     FileStat,
     Result,
     shell_command,
     sudo_backup_script,
-    sudo_command,
     sudo_install_script,
-    sudo_probe_error,
 )
 from wizard.connectors.ssh_link import SshLink
 from wizard.connectors.ssh_sftp import (
@@ -41,6 +37,7 @@ from wizard.connectors.ssh_sftp import (
     reason,
     set_attrs,
 )
+from wizard.connectors.sudo import run_with_sudo
 from wizard.errors import WizardError, step_failed
 
 T = TypeVar("T")
@@ -308,27 +305,10 @@ class SshTransport(SshLink):
 
     # -- sudo --------------------------------------------------------------------------
 
-    _sudo_password_ok = False  # set once sudo accepted the password on this connection
-
     def _sudo(
         self, script: str, *, stdin: bytes | None = None, timeout: float | None = None
     ) -> Result:
-        pw = self.target.sudo_password
-        if pw is not None and self._sudo_needs_password is None:
-            self._sudo_needs_password = self._exec("sudo -n -k true", None, 30).rc != 0
-        with_pw = pw is not None and bool(self._sudo_needs_password)
-        if with_pw and pw and not self._sudo_password_ok:
-            # try the password once before any real work: a wrong one fails clearly here,
-            # before a backup or an upload (and sudo never takes stdin lines as retries)
-            probe = self._exec(SUDO_PROBE, pw.reveal().encode() + b"\n", 60)
-            if not probe.ok:
-                raise sudo_probe_error(probe, self.target)
-            self._sudo_password_ok = True
-        data = (pw.reveal().encode() + b"\n" + (stdin or b"")) if with_pw and pw else stdin
-        res = self._exec(sudo_command(script, with_password=with_pw), data, timeout)
-        if not with_pw and res.rc == 1 and res.err.startswith(SUDO_NEEDS_PASSWORD):
-            raise sudo_probe_error(res, self.target)
-        return res
+        return run_with_sudo(self._exec, self.target, self._sudo_state, script, stdin, timeout)
 
     def _my_uid(self) -> int:
         if self._uid is None:

@@ -20,6 +20,7 @@ from wizard.connectors.base import HostTarget, Result
 from wizard.connectors.hostkeys import HostKeyError, HostKeyStore
 from wizard.connectors.ssh_connect import connect_client
 from wizard.connectors.ssh_run import exec_channel
+from wizard.connectors.sudo import SudoState
 from wizard.errors import WizardError, step_failed
 from wizard.wait import Timeout, poll
 
@@ -52,7 +53,7 @@ class SshLink:
         self._uid: int | None = None
         self._fsync_ok = True
         self._hardlink_ok = True
-        self._sudo_needs_password: bool | None = None
+        self._sudo_state = SudoState()
 
     # -- connection --------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ import base64
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,43 @@ def lab_factory() -> Iterator[Callable[[int], tuple[Path, dict[str, Any]]]]:
 
     for d in made:
         labctl.down(d)
+
+
+class CmdlineScanner(threading.Thread):
+    """Reads /proc/*/cmdline every few ms; remembers every command line holding a needle.
+
+    ``scans`` counts the passes; ``seen`` counts the command lines starting with
+    ``watch`` (to prove the scan saw the processes that matter)."""
+
+    def __init__(self, needles: list[str], watch: bytes | None = None, pause: float = 0.002):
+        super().__init__(daemon=True)
+        self.needles = [n.encode() for n in needles]
+        self.watch = watch
+        self.pause = pause  # short-lived processes (keytool, sudo) live > 100 ms
+        self.hits: list[str] = []
+        self.scans = 0
+        self.seen = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                        line = fh.read()
+                except OSError:
+                    continue
+                if self.watch is not None and line.startswith(self.watch):
+                    self.seen += 1
+                if any(n in line for n in self.needles):
+                    self.hits.append(line.replace(b"\0", b" ").decode(errors="replace"))
+            self.scans += 1
+            self.stop.wait(self.pause)
+
+
+@pytest.fixture(scope="session")
+def cmdline_scanner() -> type[CmdlineScanner]:
+    """The /proc command-line scanner class (a thread: start, then stop.set() and join)."""
+    return CmdlineScanner

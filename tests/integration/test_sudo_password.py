@@ -17,10 +17,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -250,34 +250,6 @@ def temps(host: SudoHost) -> list[str]:
     return left
 
 
-class CmdlineScanner(threading.Thread):
-    """Reads /proc/*/cmdline every few ms; remembers command lines holding a needle,
-    and counts the samples that saw a ``sudo`` run (to prove the scan saw the writes)."""
-
-    def __init__(self, needles: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.needles = [n.encode() for n in needles]
-        self.hits: list[str] = []
-        self.sudo_seen = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for pid in os.listdir("/proc"):
-                if not pid.isdigit():
-                    continue
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                        line = fh.read()
-                except OSError:
-                    continue
-                if line.startswith(b"sudo\0-k\0-S\0"):
-                    self.sudo_seen += 1
-                if any(n in line for n in self.needles):
-                    self.hits.append(line.replace(b"\0", b" ").decode(errors="replace"))
-            self.stop.wait(0.003)
-
-
 # ---------------------------------------------------------------- password login
 
 
@@ -407,10 +379,10 @@ def test_sudo_without_a_password_when_one_is_needed(host: SudoHost) -> None:
     assert p.read_bytes() == b"<ds/>\n" and temps(host) == []
 
 
-def test_scanner_sees_a_secret_in_argv() -> None:
+def test_scanner_sees_a_secret_in_argv(cmdline_scanner: Any) -> None:
     """The scan below can fail: a command line holding a needle is caught."""
     needle = f"Needle-{secrets.token_hex(8)}"
-    scanner = CmdlineScanner([needle])
+    scanner = cmdline_scanner([needle])
     scanner.start()
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", needle])
     try:
@@ -423,11 +395,11 @@ def test_scanner_sees_a_secret_in_argv() -> None:
     assert any(needle in h for h in scanner.hits)
 
 
-def test_no_secret_in_any_command_line(host: SudoHost) -> None:
+def test_no_secret_in_any_command_line(host: SudoHost, cmdline_scanner: Any) -> None:
     """While a password login and sudo writes run, no process shows either password."""
     p = root_file(host, "axis2.xml", b"<axis/>\n", 0o640)
     # sudo asks for the user's own password: the SSH and the sudo password are one secret
-    scanner = CmdlineScanner([host.password])
+    scanner = cmdline_scanner([host.password], watch=b"sudo\0-k\0-S\0", pause=0.003)
     scanner.start()
     try:
         with host.connect(host.sudo_target()) as t:
@@ -437,14 +409,14 @@ def test_no_secret_in_any_command_line(host: SudoHost) -> None:
                 nonlocal rounds
                 rounds += 1
                 t.write_atomic(str(p), f"<axis n='{rounds}'/>\n".encode(), backup_suffix=".b")
-                return scanner.sudo_seen > 0 and rounds >= 3
+                return scanner.seen > 0 and rounds >= 3
 
             poll(wrote_while_seen, deadline=60, what="a sudo write seen in /proc", interval=0.01)
             assert t.read(str(p)) == f"<axis n='{rounds}'/>\n".encode()
     finally:
         scanner.stop.set()
         scanner.join(10)
-    assert scanner.sudo_seen > 0, "no sudo process was seen: the scan proves nothing"
+    assert scanner.seen > 0, "no sudo process was seen: the scan proves nothing"
     assert scanner.hits == []
     assert host.password not in host.sshd_log.read_text(errors="replace")
 

@@ -16,7 +16,6 @@ import re
 import shutil
 import ssl
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -49,32 +48,6 @@ SECRETS = {"keystore.password": KS_PW, "truststore.password": TS_PW}
 OFFSETS = (40, 41)
 LB_NAME = "apim.example.com"
 SECURITY = "repository/resources/security"
-
-
-class CmdlineScanner(threading.Thread):
-    """Reads /proc/*/cmdline in a loop; remembers any command line holding a secret."""
-
-    def __init__(self, needles: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.needles = [n.encode() for n in needles]
-        self.hits: list[str] = []
-        self.scans = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for pid in os.listdir("/proc"):
-                if not pid.isdigit():
-                    continue
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                        line = fh.read()
-                except OSError:
-                    continue
-                if any(n in line for n in self.needles):
-                    self.hits.append(line.replace(b"\0", b" ").decode(errors="replace"))
-            self.scans += 1
-            self.stop.wait(0.002)  # keytool lives > 100 ms; leave the CPU to it
 
 
 def target(h: dict[str, Any]) -> HostTarget:
@@ -291,11 +264,13 @@ def start_nodes(s: dict[str, Any]) -> None:
             raise AssertionError(t.read(log).decode(errors="replace")[-2000:]) from None
 
 
-def test_keystores_trust_and_lb_through_real_nginx(lab: dict[str, Any], setup: dict[str, Any]):
+def test_keystores_trust_and_lb_through_real_nginx(
+    lab: dict[str, Any], setup: dict[str, Any], cmdline_scanner: Any
+):
     s, ctx = setup, setup["ctx"]
     handlers = {**tls.HANDLERS, **lb_steps.HANDLERS}
     canary = f"cw-canary-{TAG}"
-    scanner = CmdlineScanner([KS_PW, TS_PW, canary])
+    scanner = cmdline_scanner([KS_PW, TS_PW, canary])
     scanner.start()
     # the scanner must see a short process that does carry a marker in its argv
     subprocess.run(["sh", "-c", "sleep 0.3", canary], check=True, timeout=10)

@@ -1,21 +1,23 @@
-"""One page of questions (product, database, hosts, certificates), built from
+"""One page of questions (product, database, hosts, certificates, advanced), built from
 ``wizard.questions``. Fields validate as you type with the answers model's messages;
-every change is saved to the session."""
+every change is saved to the session. On the hosts page of a pattern with a role of
+several nodes, ctrl+o adds a node to a role and ctrl+r removes the focused node."""
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from screens import jobs
 from wizard.errors import WizardError
 from wizard.questions import Draft, Question, looks_like_reference
+from wizard.questions_nodes import counts, ranged_roles
 from wizard.secrets import redact
 
 CHUNK = 12  # fields mounted per UI loop step (long pages come in parts)
@@ -55,6 +57,8 @@ class FormScreen(Screen[str]):
         Binding("ctrl+n", "next", "Next", priority=True),
         Binding("escape", "back", "Back"),
         Binding("ctrl+t", "check", "Test", priority=True),
+        Binding("ctrl+o", "add_node", "Add node", priority=True),
+        Binding("ctrl+r", "remove_node", "Remove node", priority=True),
     ]
 
     class Checked(Message):
@@ -67,15 +71,30 @@ class FormScreen(Screen[str]):
         super().__init__()
         self.draft = draft
         self.page = draft.page(page_id)
-        self.keys = {f"f{i}": q for i, q in enumerate(self.page.questions)}
+        self.gen = 0  # bumped when the page is rebuilt (a node added or removed)
+        self.keys = self._keys()
         self.shown: dict[str, str] = {}  # field id -> the message on screen
         self.refusal = False  # the status shows why Next was refused
+        self.ranged = ranged_roles(draft.pattern) if page_id == "hosts" else []
+        self.node_index: int | None = None  # the node whose field had the focus last
+
+    def _keys(self) -> dict[str, Question]:
+        """Field id -> question; ids change with each rebuild, so that a late event from
+        a removed field never lands on the field that took its place."""
+        prefix = "f" if self.gen == 0 else f"g{self.gen}-f"
+        return {f"{prefix}{i}": q for i, q in enumerate(self.page.questions)}
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(f"{self.page.title}: {self.page.intro}", id="form-title")
         with VerticalScroll(id="form"):  # per field: label and field, its message below
             yield from self._row_widgets(list(self.keys)[:CHUNK])
+        if self.ranged:
+            with Horizontal(id="node-controls"):
+                for k, role in enumerate(self.ranged):
+                    yield Button(f"+ {role} node", id=f"add-node-{k}", compact=True)
+                yield Button("- this node", id="remove-node", compact=True)
+                yield Static("", id="node-counts", markup=False)
         action = ACTIONS.get(self.page.action or "")
         hint = f"ctrl+t: {action}.  " if action else ""
         self.hint = f"{hint}ctrl+n: Next, Esc: Back."
@@ -92,25 +111,30 @@ class FormScreen(Screen[str]):
             out.append(Static("", id=f"{wid}-error", classes="ferror", markup=False))
         return out
 
-    def _mount_more(self, start: int) -> None:
+    def _mount_more(self, start: int, gen: int = 0) -> None:
         """Mount the next fields after a refresh: a long page never blocks the UI at once."""
         wids = list(self.keys)[start : start + CHUNK]
-        if not wids:
-            return
+        if not wids or gen != self.gen:
+            return  # all mounted, or the page was rebuilt since
         self.query_one("#form").mount_all(self._row_widgets(wids))
         self.call_after_refresh(self.refresh_errors)
-        self.call_after_refresh(self._mount_more, start + CHUNK)
+        self.call_after_refresh(self._mount_more, start + CHUNK, gen)
 
     def on_mount(self) -> None:
         self.sub_title = self.page.title
         self.call_after_refresh(self._mount_more, CHUNK)
         self.refresh_errors()
+        self._show_counts()
         first = self.query_one("#form").query("Input, Select").first()
         first.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "check":
             return self.page.action is not None
+        if action == "add_node":
+            return (True if self.draft.growable_roles() else None) if self.ranged else False
+        if action == "remove_node":
+            return (True if self.draft.shrinkable_roles() else None) if self.ranged else False
         return True
 
     # -- validation as you type ------------------------------------------------------
@@ -156,6 +180,107 @@ class FormScreen(Screen[str]):
     @on(Input.Submitted)
     def submitted(self) -> None:
         self.focus_next()
+
+    # -- nodes of a role with a range of counts ---------------------------------------
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        node: Widget | None = event.widget
+        while node is not None and node is not self:
+            q = self.keys.get(node.id or "")
+            if q is not None:
+                parts = q.key.split(".")
+                if parts[0] == "nodes" and parts[1].isdigit():
+                    self.node_index = int(parts[1])
+                return
+            node = node.parent  # type: ignore[assignment]
+
+    def _show_counts(self) -> None:
+        if not self.ranged:
+            return
+        have = counts(self.draft.pattern, self.draft.data)
+        roles = self.draft.pattern.roles
+        text = ", ".join(f"{r}: {have[r]} of {roles[r].min}-{roles[r].max}" for r in self.ranged)
+        self.query_one("#node-counts", Static).update(f" {text}")
+        grow, shrink = self.draft.growable_roles(), self.draft.shrinkable_roles()
+        for k, role in enumerate(self.ranged):
+            self.query_one(f"#add-node-{k}", Button).disabled = role not in grow
+        self.query_one("#remove-node", Button).disabled = not shrink
+        self.refresh_bindings()
+
+    def _status(self, text: str, bad: bool = False) -> None:
+        status = self.query_one("#form-status", Static)
+        status.update(text)
+        status.set_class(bad, "bad")
+
+    @on(Button.Pressed, "#node-controls Button")
+    def node_button(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if bid == "remove-node":
+            self.action_remove_node()
+        elif bid.startswith("add-node-"):
+            self.action_add_node(self.ranged[int(bid.removeprefix("add-node-"))])
+
+    def action_add_node(self, role: str | None = None) -> None:
+        """Add a node to ``role``: by default the focused node's role when it can grow,
+        else the first role that can."""
+        grow = self.draft.growable_roles()
+        if role is None:
+            nodes = self.draft.data.get("nodes") or []
+            i = self.node_index
+            focused = nodes[i].get("role") if i is not None and i < len(nodes) else None
+            role = focused if focused in grow else (grow[0] if grow else None)
+        if role is None or role not in grow:
+            self._status("No role can take another node (each has its maximum).", True)
+            return
+        try:
+            name = self.draft.add_node(role)
+        except WizardError as exc:
+            self._status(redact(exc.render()), True)
+            return
+        self.app.save()  # type: ignore[attr-defined]
+        index = next(i for i, n in enumerate(self.draft.data["nodes"]) if n.get("name") == name)
+        self._rebuild(f"nodes.{index}.address", f"Added {name} ({role}): set its address.")
+
+    def action_remove_node(self) -> None:
+        i = self.node_index
+        nodes = self.draft.data.get("nodes") or []
+        if i is None or i >= len(nodes):
+            self._status("Move to a node's fields first (tab), then remove it.", True)
+            return
+        name = str(nodes[i].get("name"))
+        try:
+            self.draft.remove_node(name)
+        except WizardError as exc:
+            self._status(redact(exc.what), True)
+            return
+        self.app.save()  # type: ignore[attr-defined]
+        left = self.draft.data.get("nodes") or []
+        at = min(i, len(left) - 1)
+        focus = f"nodes.{at}.address" if left else None
+        self.node_index = None
+        self._rebuild(focus, f"Removed {name}.")
+
+    @work(exclusive=True, group="rebuild")
+    async def _rebuild(self, focus_key: str | None, note: str) -> None:
+        """Rebuild the fields after the nodes changed, then focus ``focus_key``."""
+        self.gen += 1
+        self.page = self.draft.page(self.page.id)
+        self.keys = self._keys()
+        self.shown = {}
+        form = self.query_one("#form")
+        await form.remove_children()
+        wids = list(self.keys)
+        target = next((w for w, q in self.keys.items() if q.key == focus_key), None)
+        upto = max(CHUNK, wids.index(target) + 5 if target else 0)
+        await form.mount_all(self._row_widgets(wids[:upto]))
+        self.call_after_refresh(self._mount_more, upto, self.gen)
+        self.query_one("#form-title", Static).update(f"{self.page.title}: {self.page.intro}")
+        self.refresh_errors()
+        self._show_counts()
+        self._status(note)
+        if target is not None:
+            widget = self.query_one(f"#{target}")
+            widget.focus()
+            form.scroll_to_widget(widget, animate=False)
 
     # -- navigation ------------------------------------------------------------------
     def action_next(self) -> None:

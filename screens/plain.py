@@ -17,6 +17,7 @@ from wizard.catalog import load_pattern, pattern_ids
 from wizard.connectors.hostkeys import HostKeyStatus
 from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, WizardError
 from wizard.questions import FORM_PAGES, Draft, Page, Question, draft_from_yaml, new_draft
+from wizard.questions_nodes import counts, ranged_roles
 from wizard.runner import unknown_keys_text
 from wizard.secrets import redact
 from wizard.session import Session, SessionStore, sessions_root
@@ -77,12 +78,45 @@ def _question(draft: Draft, q: Question) -> None:
         draft.set(q.key, text)
 
 
+def _nodes(draft: Draft, session: Session) -> None:
+    """After the hosts questions: add nodes to a role while it can grow (each new node's
+    questions come from the same hosts page), then offer to remove one."""
+    pattern = draft.pattern
+    for role in ranged_roles(pattern):
+        spec = pattern.roles[role]
+        while role in draft.growable_roles():
+            have = counts(pattern, draft.data)[role]
+            ask = f"Add another {role} node ({spec.label}; {have} of {spec.min}-{spec.max})?"
+            if not _ask(questionary.confirm(ask, default=False)):
+                break
+            name = draft.add_node(role)
+            session.save_answers(draft.yaml())
+            print(f"Added {name}, a copy of the last {role} node: check its answers.")
+            index = next(i for i, n in enumerate(draft.data["nodes"]) if n["name"] == name)
+            for q in draft.page("hosts").questions:
+                if q.key.startswith(f"nodes.{index}."):
+                    _question(draft, q)
+                    session.save_answers(draft.yaml())
+    while draft.shrinkable_roles():
+        shrink = draft.shrinkable_roles()
+        names = [n["name"] for n in draft.data["nodes"] if n.get("role") in shrink]
+        if not _ask(questionary.confirm(f"Remove a node ({', '.join(names)})?", default=False)):
+            break
+        name = _ask(questionary.select("Which node?", choices=names))
+        draft.remove_node(name)
+        session.save_answers(draft.yaml())
+        print(f"Removed {name}.")
+
+
 def _page(draft: Draft, page: Page, session: Session) -> None:
     print(f"\n== {page.title}: {page.intro}")
     while True:
         for q in page.questions:
             _question(draft, q)
             session.save_answers(draft.yaml())
+        if page.id == "hosts" and ranged_roles(draft.pattern):
+            _nodes(draft, session)
+            page = draft.page(page.id)
         problems = draft.page_problems(page)
         if not problems:
             break

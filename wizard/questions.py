@@ -17,38 +17,53 @@ from typing import Any
 
 import yaml
 
+from wizard import questions_nodes as nodes_ops
 from wizard.answers import AnswersError, parse_answers
 from wizard.answers.example import example_yaml
 from wizard.catalog import load_pattern
 from wizard.catalog.model import Pattern
 from wizard.errors import WizardError
+from wizard.questions_advanced import advanced_page
+from wizard.questions_base import (
+    Page,
+    Question,
+    coerce,
+    display,
+    get_path,
+    looks_like_reference,
+    set_path,
+)
 from wizard.secrets import MASK, Secret, is_reference
 
+__all__ = [
+    "FORM_PAGES",
+    "SCREENS",
+    "Draft",
+    "Page",
+    "Question",
+    "coerce",
+    "display",
+    "draft_from_yaml",
+    "get_path",
+    "looks_like_reference",
+    "new_draft",
+    "pages",
+    "set_path",
+]
+
 # Screen ids, in flow order; a session's meta.screen holds one of them.
-SCREENS = ("pattern", "product", "database", "hosts", "certs", "review", "run", "done")
-FORM_PAGES = ("product", "database", "hosts", "certs")
-
-
-@dataclass(frozen=True)
-class Question:
-    key: str  # dotted answer path: "db.host", "nodes.0.ssh.user"
-    label: str
-    kind: str = "text"  # text | int | secret | bool | choice
-    help: str = ""
-    choices: tuple[str, ...] = ()
-    optional: bool = False  # a blank answer removes the key (the model's default applies)
-
-
-@dataclass(frozen=True)
-class Page:
-    id: str
-    title: str
-    intro: str
-    questions: tuple[Question, ...]
-    action: str | None = None  # "test_db" | "test_ssh": the page's check button
-
-    def keys(self) -> list[str]:
-        return [q.key for q in self.questions]
+SCREENS = (
+    "pattern",
+    "product",
+    "database",
+    "hosts",
+    "certs",
+    "advanced",
+    "review",
+    "run",
+    "done",
+)
+FORM_PAGES = ("product", "database", "hosts", "certs", "advanced")
 
 
 def _product(pattern: Pattern) -> Page:
@@ -117,13 +132,15 @@ def _hosts(pattern: Pattern, data: dict[str, Any]) -> Page:
             Question("lb.ssh.port", "lb: SSH port", "int"),
             Question("lb.ssh.key", "lb: SSH key file", optional=True),
         ]
-    return Page(
-        "hosts",
-        "Hosts",
-        "One host per role. Host keys are checked; new ones are confirmed in one batch.",
-        tuple(qs),
-        action="test_ssh",
-    )
+    intro = "One host per role. Host keys are checked; new ones are confirmed in one batch."
+    ranged = nodes_ops.ranged_roles(pattern)
+    if ranged:
+        have = nodes_ops.counts(pattern, data)
+        sizes = ", ".join(
+            f"{r} {have[r]} of {pattern.roles[r].min}-{pattern.roles[r].max}" for r in ranged
+        )
+        intro = f"One host per node ({sizes} nodes: add or remove). Host keys are checked."
+    return Page("hosts", "Hosts", intro, tuple(qs), action="test_ssh")
 
 
 def _certs(pattern: Pattern) -> Page:
@@ -147,77 +164,13 @@ def _certs(pattern: Pattern) -> Page:
 
 def pages(pattern: Pattern, data: dict[str, Any]) -> list[Page]:
     """The question pages for ``pattern``, in order (hosts follow the draft's nodes)."""
-    return [_product(pattern), _database(pattern), _hosts(pattern, data), _certs(pattern)]
-
-
-# -- answer paths --------------------------------------------------------------------
-
-
-def _parts(key: str) -> list[str | int]:
-    return [int(p) if p.isdigit() else p for p in key.split(".")]
-
-
-def get_path(data: Any, key: str) -> Any:
-    cur = data
-    for p in _parts(key):
-        if isinstance(p, int) and isinstance(cur, list) and p < len(cur):
-            cur = cur[p]
-        elif isinstance(cur, dict) and p in cur:
-            cur = cur[p]
-        else:
-            return None
-    return cur
-
-
-def set_path(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set (or, with ``value`` None, remove) the answer at ``key``, making mappings on the way."""
-    parts = _parts(key)
-    cur: Any = data
-    for p, nxt in zip(parts, parts[1:], strict=False):
-        if isinstance(p, int):
-            cur = cur[p]
-            continue
-        if not isinstance(cur.get(p), dict | list):
-            if value is None:
-                return
-            cur[p] = [] if isinstance(nxt, int) else {}
-        cur = cur[p]
-    last = parts[-1]
-    if value is None:
-        if isinstance(cur, dict):
-            cur.pop(last, None)
-    else:
-        cur[last] = value
-
-
-def coerce(q: Question, text: str) -> Any:
-    """The typed answer for ``text``; text that does not parse is kept for the model to refuse."""
-    t = text.strip()
-    if not t and q.optional:
-        return None
-    if q.kind == "int" and t.lstrip("-").isdigit():
-        return int(t)
-    if q.kind == "bool":
-        low = t.lower()
-        if low in ("y", "yes", "true", "on", "1"):
-            return True
-        if low in ("n", "no", "false", "off", "0"):
-            return False
-    return t
-
-
-def looks_like_reference(text: str) -> bool:
-    """True for a secret reference or the start of one (shown in clear while typing)."""
-    t = text.strip()
-    return not t or is_reference(t) or any(r.startswith(t) for r in ("env:", "file:", "prompt"))
-
-
-def display(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    return [
+        _product(pattern),
+        _database(pattern),
+        _hosts(pattern, data),
+        _certs(pattern),
+        advanced_page(pattern, data),
+    ]
 
 
 # -- the draft -----------------------------------------------------------------------
@@ -251,10 +204,15 @@ class Draft:
 
     # values ----------------------------------------------------------------------
     def value(self, key: str) -> str:
-        """The text to show for ``key``: a typed-in password shows as its mask."""
+        """The text to show for ``key``: a typed-in password shows as its mask, an absent
+        answer its question's default (what the model uses then)."""
         if key in self.memory:
             return MASK
-        return display(get_path(self.data, key))
+        current = get_path(self.data, key)
+        if current is None:
+            q = self.questions().get(key)
+            return q.default if q is not None else ""
+        return display(current)
 
     def set(self, key: str, text: str) -> None:
         q = self.questions().get(key) or Question(key, key)
@@ -288,6 +246,46 @@ class Draft:
 
         return prompt
 
+    # nodes of roles with a range of counts ----------------------------------------
+    def growable_roles(self) -> list[str]:
+        """Roles that can take another node."""
+        return nodes_ops.can_grow(self.pattern, self.data)
+
+    def shrinkable_roles(self) -> list[str]:
+        """Roles that can lose a node."""
+        return nodes_ops.can_shrink(self.pattern, self.data)
+
+    def can_remove(self, index: int) -> bool:
+        nodes = self.data.get("nodes") or []
+        return 0 <= index < len(nodes) and nodes[index].get("role") in self.shrinkable_roles()
+
+    def add_node(self, role: str) -> str:
+        """Add a node of ``role`` (a copy of its last one, ports kept apart); its name."""
+        index = nodes_ops.add_node(self.pattern, self.data, role)
+        self._shift_memory(index, +1)
+        self._problems = None
+        return str(self.data["nodes"][index]["name"])
+
+    def remove_node(self, name: str) -> None:
+        """Remove node ``name`` (refused below its role's minimum)."""
+        index = nodes_ops.remove_node(self.pattern, self.data, name)
+        self._shift_memory(index, -1)
+        self._problems = None
+
+    def _shift_memory(self, index: int, by: int) -> None:
+        """Keep typed-in answers under ``nodes.N.`` with their node when indexes move."""
+        moved: dict[str, Secret] = {}
+        for key, value in self.memory.items():
+            parts = key.split(".")
+            if parts[0] == "nodes" and len(parts) > 1 and parts[1].isdigit():
+                i = int(parts[1])
+                if by < 0 and i == index:
+                    continue  # the removed node's
+                if i >= index + (1 if by < 0 else 0):
+                    parts[1] = str(i + by)
+            moved[".".join(parts)] = value
+        self.memory = moved
+
     # validation ------------------------------------------------------------------
     def yaml(self) -> str:
         """The answers as YAML: references only, never a typed-in password."""
@@ -307,8 +305,14 @@ class Draft:
         return self._problems
 
     def problem(self, key: str) -> str | None:
-        """The model's message for the answer at ``key``, or None when it is fine."""
-        msgs = self._check().get(key)
+        """The model's message for the answer at ``key`` (and its items, for a list), or
+        None when it is fine."""
+        probs = self._check()
+        msgs = list(probs.get(key, []))
+        for path, more in probs.items():
+            item = path.removeprefix(key + ".")
+            if item != path and item.isdigit():
+                msgs += [f"item {int(item) + 1}: {m}" for m in more]
         return "; ".join(msgs) if msgs else None
 
     def page_problems(self, page: Page) -> list[str]:

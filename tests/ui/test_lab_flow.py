@@ -99,6 +99,8 @@ async def test_wizard_runs_each_pattern_to_running_nodes(
         await pilot.press("ctrl+n")
         await until(pilot, lambda: _on_page(app, "certs"), 30, "the certs page")
         await pilot.press("ctrl+n")
+        await until(pilot, lambda: _on_page(app, "advanced"), 30, "the advanced page")
+        await pilot.press("ctrl+n")
         await until(
             pilot,
             lambda: isinstance(app.screen, ReviewScreen) and bool(app.screen.texts["plan"]),

@@ -25,6 +25,9 @@ def _spawn(lab_dir: str, sessions: Path) -> pexpect.spawn:
         "CARBON_WIZARD_LAB_DIR": lab_dir,
         "CARBON_WIZARD_SESSION_DIR": str(sessions),
         "TERM": "xterm",
+        # prompt_toolkit asks the terminal for the cursor position and waits about a
+        # second per question for a reply pexpect never sends
+        "PROMPT_TOOLKIT_NO_CPR": "1",
     }
     child = pexpect.spawn(
         sys.executable,

@@ -30,7 +30,7 @@ async def _settle(pilot: Any) -> None:
 
 def _keys_to(screen: str) -> list[str]:
     """Keys from the welcome screen to ``screen`` (example answers are valid: Next works)."""
-    order = ["welcome", "pattern", "product", "database", "hosts", "certs"]
+    order = ["welcome", "pattern", "product", "database", "hosts", "certs", "advanced"]
     keys: list[str] = []
     for step in order[1 : order.index(screen) + 1]:
         if step == "pattern":
@@ -79,7 +79,7 @@ def test_review_of_invalid_answers_snapshot(
 ) -> None:
     async def go(pilot: Any) -> None:
         await _settle(pilot)
-        for key in _keys_to("certs"):
+        for key in _keys_to("advanced"):
             await pilot.press(key)
             await _settle(pilot)
         pilot.app.draft.data["nodes"][1]["address"] = "not an address!"

@@ -31,9 +31,11 @@ ConfirmKeys = Callable[[list[HostKeyStatus]], bool]
 
 
 def _ssh_target(
-    name: str, address: str, ssh: Any, resolve_secret: Callable[[str], Secret]
+    name: str, address: str, ssh: Any, resolve_secret: Callable[[str, str], Secret], at: str
 ) -> HostTarget:
+    """``at``: the answers path of this ``ssh`` mapping (``nodes.0.ssh``, ``lb.ssh``)."""
     password = ssh.password
+    sudo_password = ssh.sudo_password
     return HostTarget(
         name=name,
         address=address,
@@ -41,10 +43,12 @@ def _ssh_target(
         user=ssh.user or "",
         transport=ssh.transport,
         key_file=str(ssh.key) if ssh.key else None,
-        password=resolve_secret(password) if password else None,
+        password=resolve_secret(password, f"{at}.password") if password else None,
         use_agent=ssh.key is None and password is None,
         sudo=ssh.sudo,
-        sudo_password=resolve_secret(ssh.sudo_password) if ssh.sudo_password else None,
+        sudo_password=(
+            resolve_secret(sudo_password, f"{at}.sudo_password") if sudo_password else None
+        ),
         host_key=ssh.host_key,
     )
 
@@ -86,11 +90,12 @@ class Secrets:
             self._cache[path] = resolve(ref, path, self.prompter)
         return self._cache[path]
 
-    def by_ref(self, ref: str) -> Secret:
-        """A login secret (ssh.password, ssh.sudo_password): asked once per reference."""
-        key = f"ref:{ref}"
+    def by_ref(self, ref: str, path: str) -> Secret:
+        """A login secret (``nodes.0.ssh.password``, ...): resolved once per reference;
+        a ``prompt`` is asked once per answer path (the TUI keeps typed ones by path)."""
+        key = f"ref:{path}" if ref == "prompt" else f"ref:{ref}"
         if key not in self._cache:
-            self._cache[key] = resolve(ref, "ssh", self.prompter)
+            self._cache[key] = resolve(ref, path, self.prompter)
         return self._cache[key]
 
     def value(self, path: str) -> str:
@@ -102,10 +107,13 @@ class Secrets:
 
 
 def host_targets(answers: Answers, secrets: Secrets) -> dict[str, HostTarget]:
-    targets = {n.name: _ssh_target(n.name, n.address, n.ssh, secrets.by_ref) for n in answers.nodes}
+    targets = {
+        n.name: _ssh_target(n.name, n.address, n.ssh, secrets.by_ref, f"nodes.{i}.ssh")
+        for i, n in enumerate(answers.nodes)
+    }
     if answers.lb is not None:
         lb = answers.lb
-        targets[lb.name] = _ssh_target(lb.name, lb.address, lb.ssh, secrets.by_ref)
+        targets[lb.name] = _ssh_target(lb.name, lb.address, lb.ssh, secrets.by_ref, "lb.ssh")
     return targets
 
 

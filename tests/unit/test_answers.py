@@ -247,3 +247,23 @@ def test_runner_targets_carry_login_secrets_resolved_once(monkeypatch):
     assert active.sudo_password is active.password  # one reference, resolved once
     assert (active.use_agent, active.sudo, active.transport) == (False, True, "ssh")
     assert (passive.transport, passive.user, passive.password) == ("local", "", None)
+
+
+def test_a_prompted_login_password_is_asked_once_by_its_answer_path():
+    from wizard.runner import Secrets, host_targets
+
+    text = edit(
+        AP,
+        nodes__0__ssh={"user": "wso2", "password": "prompt"},
+        nodes__1__ssh={"user": "wso2", "password": "prompt", "sudo_password": "prompt"},
+    )
+    answers, _ = parse_answers(text)
+    asked: list[str] = []
+
+    def prompter(path: str, label: str) -> str:
+        asked.append(path)
+        return f"typed-{len(asked)}"
+
+    targets = host_targets(answers, Secrets(answers, prompter))
+    assert asked == ["nodes.0.ssh.password", "nodes.1.ssh.password", "nodes.1.ssh.sudo_password"]
+    assert targets["passive"].sudo_password.reveal() == "typed-3"

@@ -123,6 +123,13 @@ def _hosts(pattern: Pattern, data: dict[str, Any]) -> Page:
             Question(f"nodes.{i}.ssh.user", f"{label}: SSH user"),
             Question(f"nodes.{i}.ssh.port", f"{label}: SSH port", "int"),
             Question(f"nodes.{i}.ssh.key", f"{label}: SSH key file", optional=True),
+            Question(
+                f"nodes.{i}.ssh.password",
+                f"{label}: SSH password",
+                "secret",
+                optional=True,
+                help="blank: the key file, or the SSH agent without one",
+            ),
             Question(f"nodes.{i}.home", f"{label}: product home", optional=True),
         ]
     if pattern.lb_role:
@@ -131,6 +138,7 @@ def _hosts(pattern: Pattern, data: dict[str, Any]) -> Page:
             Question("lb.ssh.user", "lb: SSH user"),
             Question("lb.ssh.port", "lb: SSH port", "int"),
             Question("lb.ssh.key", "lb: SSH key file", optional=True),
+            Question("lb.ssh.password", "lb: SSH password", "secret", optional=True),
         ]
     intro = "One host per role. Host keys are checked; new ones are confirmed in one batch."
     ranged = nodes_ops.ranged_roles(pattern)

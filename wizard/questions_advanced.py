@@ -68,6 +68,20 @@ def advanced_page(pattern: Pattern, data: dict[str, Any]) -> Page:
                 default=str(role.offset if role else 0),
             ),
             Question(f"nodes.{i}.hostname", f"{label}: public host name", optional=True),
+            Question(
+                f"nodes.{i}.ssh.sudo",
+                f"{label}: sudo for files of another owner",
+                "bool",
+                optional=True,
+                default="no",
+            ),
+            Question(
+                f"nodes.{i}.ssh.sudo_password",
+                f"{label}: sudo password",
+                "secret",
+                optional=True,
+                help="blank: sudo must not ask (NOPASSWD)",
+            ),
         ]
         if clustered and role is not None and role.cluster:
             qs.append(

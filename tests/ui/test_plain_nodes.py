@@ -66,7 +66,7 @@ def test_plain_mode_adds_a_node_to_a_role_with_a_range(tmp_path: Path) -> None:
         child.expect("Added apim-2")
         child.expect(re.escape("apim-2: address"))
         child.send("\x15192.0.2.14\r")  # ctrl+u clears the copied address
-        for label in ("SSH user", "SSH port", "SSH key file", "product home"):
+        for label in ("SSH user", "SSH port", "SSH key file", "SSH password", "product home"):
             child.expect(re.escape(f"apim-2: {label}"))
             child.send("\r")
         child.expect(r"Add another apim node \(.*2 of 1-8\)")

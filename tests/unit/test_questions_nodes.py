@@ -168,3 +168,23 @@ def test_defaults_show_and_list_answers_parse() -> None:
     draft.set("db.tls.mode", "verify")
     draft.set("cluster.enabled", "no")
     assert draft.valid() and draft.data["cluster"]["enabled"] is False
+
+
+def test_a_typed_ssh_password_stays_in_memory_and_reaches_the_login() -> None:
+    from wizard.answers import parse_answers
+    from wizard.runner import Secrets, host_targets
+
+    draft = new_draft("apim-active-passive")
+    draft.set("nodes.0.ssh.password", "Typed-Pw-1")
+    draft.set("nodes.0.ssh.sudo", "yes")
+    draft.set("nodes.0.ssh.sudo_password", "Typed-Pw-2")
+    assert "Typed-Pw" not in draft.yaml()  # saved as the reference 'prompt'
+    assert draft.data["nodes"][0]["ssh"]["password"] == "prompt"
+    answers, _ = parse_answers(draft.yaml())
+    target = host_targets(answers, Secrets(answers, draft.prompter()))[
+        draft.data["nodes"][0]["name"]
+    ]
+    assert target.password is not None and target.password.reveal() == "Typed-Pw-1"
+    assert target.sudo and target.sudo_password is not None
+    assert target.sudo_password.reveal() == "Typed-Pw-2"
+    assert not target.use_agent

@@ -67,3 +67,38 @@ def test_a_running_session_nobody_holds_lists_as_interrupted(tmp_path: Path) -> 
     with s:
         assert store.list()[0].state == "running"
     assert store.list()[0].state == "interrupted"  # e.g. after kill -9
+
+
+def test_journal_appends_from_many_threads_are_whole_lines_and_share_fsyncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os as os_mod
+    import threading
+
+    from wizard.journal import Entry, Journal
+
+    syncs: list[int] = []
+    real_fsync = os_mod.fsync
+
+    def slow_fsync(fd: int) -> None:  # a slow disk: appends pile up behind the flush
+        syncs.append(fd)
+        threading.Event().wait(0.01)
+        real_fsync(fd)
+
+    monkeypatch.setattr("wizard.journal.os.fsync", slow_fsync)
+    journal = Journal(tmp_path / "journal.jsonl")
+
+    def work(n: int) -> None:
+        for i in range(20):
+            journal.append(Entry("start", f"h{n}:step{i}", host=f"h{n}", message="x" * 300))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = list(journal.entries())
+    assert len(entries) == 160
+    assert {e.step for e in entries} == {f"h{n}:step{i}" for n in range(8) for i in range(20)}
+    assert len(syncs) < 160  # fsyncs were shared
+    assert journal._synced == 160  # and every line was covered by one

@@ -12,6 +12,7 @@ import json
 import os
 import secrets as _random
 import shutil
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,7 +49,9 @@ class SessionMeta:
 
 
 def _write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Write ``text`` to ``path`` whole or not at all (threads may write the same file: each
+    writes its own temp file, the last rename wins)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, text.encode("utf-8"))
@@ -69,6 +72,7 @@ class Session:
         self.meta = meta
         self.journal = Journal(path / "journal.jsonl")
         self._lock_fd: int | None = None
+        self._meta_lock = threading.Lock()
 
     # files -----------------------------------------------------------------
     @property
@@ -84,10 +88,12 @@ class Session:
         return self.path / "known_hosts"
 
     def save_meta(self, **changes: Any) -> None:
-        for k, v in changes.items():
-            setattr(self.meta, k, v)
-        self.meta.updated = time.time()
-        _write_atomic(self.path / "session.json", json.dumps(asdict(self.meta), indent=2) + "\n")
+        with self._meta_lock:  # one read-modify-write at a time (UI and workers save)
+            for k, v in changes.items():
+                setattr(self.meta, k, v)
+            self.meta.updated = time.time()
+            text = json.dumps(asdict(self.meta), indent=2) + "\n"
+            _write_atomic(self.path / "session.json", text)
 
     def save_answers(self, yaml_text: str) -> None:
         """Answers as the admin gave them: secrets are references, never values."""

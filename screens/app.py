@@ -16,8 +16,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from screens.done import DoneScreen
+from screens.drift import DriftScreen
 from screens.form import FormScreen
 from screens.hostkeys import HostKeysScreen
+from screens.jobs import SESSION_WRITES, Drift
+from screens.keepwaiting import KeepWaitingScreen
 from screens.password import PasswordScreen
 from screens.patterns import PatternScreen
 from screens.review import ReviewScreen
@@ -25,7 +28,7 @@ from screens.run import RunScreen
 from screens.welcome import WelcomeScreen
 from wizard.connectors.hostkeys import HostKeyStatus
 from wizard.errors import EXIT_INTERRUPTED, WizardError
-from wizard.plan import Plan
+from wizard.plan import Plan, Step
 from wizard.questions import FORM_PAGES, SCREENS, Draft, draft_from_yaml, new_draft
 from wizard.secrets import redact
 from wizard.session import Session, SessionStore, sessions_root
@@ -45,7 +48,8 @@ class WizardApp(App[int]):
         self.session: Session | None = None
         self.draft: Draft | None = None
         self.plan: Plan | None = None  # the reviewed plan
-        self._save_lock = threading.Lock()
+        self.start_timeout: float | None = None  # seconds a node may take to start
+        self._save_lock = SESSION_WRITES  # shared with the review and run workers
         self.max_block = 0.0  # worst lateness of the UI loop's timer (wall seconds)
         self.max_busy = 0.0  # most CPU the UI thread used between two ticks (seconds)
         self._last_tick = 0.0
@@ -164,7 +168,8 @@ class WizardApp(App[int]):
 
     # -- questions from worker threads -----------------------------------------------
     def ask_from_thread(self, screen: Screen[Any]) -> Any:
-        """Show a dialog from a worker thread and wait for its answer."""
+        """Show a dialog from a worker thread and wait for its answer (None when the app
+        quits first: the worker then stops instead of waiting for ever)."""
         done = threading.Event()
         box: dict[str, Any] = {}
 
@@ -173,11 +178,19 @@ class WizardApp(App[int]):
             done.set()
 
         self.call_from_thread(self.push_screen, screen, answered)
-        done.wait()
+        while not done.wait(0.5):
+            if getattr(self, "_exit", False) or not self.is_running:
+                return None
         return box.get("result")
 
     def confirm_keys(self, statuses: list[HostKeyStatus]) -> bool:
         return bool(self.ask_from_thread(HostKeysScreen(statuses)))
+
+    def confirm_drift(self, drift: list[Drift]) -> bool:
+        return bool(self.ask_from_thread(DriftScreen(drift)))
+
+    def keep_waiting(self, step: Step, seconds: float, why: str) -> bool:
+        return bool(self.ask_from_thread(KeepWaitingScreen(step.host, seconds, why)))
 
     def ask_secret(self, field: str, label: str) -> str:
         value = self.ask_from_thread(PasswordScreen(field, label))

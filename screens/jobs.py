@@ -4,6 +4,7 @@ SSH, review (plan + a --check run of the file steps) and run, in the order of
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,17 +25,21 @@ from wizard.connectors.mysql import MySQL
 from wizard.connectors.pool import open_transport
 from wizard.errors import EXIT_STEP_FAILED, WizardError
 from wizard.executor import Event, Executor, Summary, select_steps
-from wizard.plan import Plan
+from wizard.plan import Plan, Step
 from wizard.planner import plan as make_plan
 from wizard.questions import Draft
 from wizard.runner import Runner, Secrets, host_targets
-from wizard.secrets import resolve
+from wizard.secrets import redact, resolve
 from wizard.session import Session
 from wizard.steps import handlers as all_handlers
+from wizard.steps.nodes import KEEP_WAITING
 
 Ask = Callable[[str, str], str]  # (answer path, label) -> secret value
 Confirm = Callable[[list[HostKeyStatus]], bool]
 REVIEW_KINDS = ("file_edit", "hosts_entry")
+# Session files are written from several UI threads (the app's autosave, review, run):
+# one group of saves (answers, plan, meta) at a time, so they always belong together.
+SESSION_WRITES = threading.RLock()
 _TLS = {"disabled": "off", "preferred": "preferred", "required": "required"}
 
 
@@ -112,9 +117,10 @@ def prepare(draft: Draft, session: Session) -> tuple[Answers, Plan]:
     """Validate, plan, and save answers and plan into the session (like ``apply``)."""
     answers, pattern = validated(draft)
     plan = make_plan(answers, pattern)
-    session.save_answers(draft.yaml())
-    session.save_plan(plan.to_json())
-    session.save_meta(state="planned", pattern=pattern.id, hosts=plan.hosts())
+    with SESSION_WRITES:
+        session.save_answers(draft.yaml())
+        session.save_plan(plan.to_json())
+        session.save_meta(state="planned", pattern=pattern.id, hosts=plan.hosts())
     return answers, plan
 
 
@@ -142,6 +148,31 @@ def review(draft: Draft, session: Session, confirm: Confirm, ask: Ask | None = N
     return Review(plan, plan.render_text(), diffs, summary)
 
 
+@dataclass
+class Drift:
+    """A file the session wrote that changed on its host since (diff masked)."""
+
+    host: str
+    path: str
+    diff: str
+
+
+class DriftDeclined(WizardError):
+    """The user chose not to overwrite files changed on the hosts: nothing was written."""
+
+
+ConfirmDrift = Callable[[list[Drift]], bool]
+KeepWaiting = Callable[[Step, float, str], bool]  # (wait step, seconds, why) -> again?
+
+
+def drifted(runner: Runner) -> list[Drift]:
+    """Finished file steps whose file changed on the host since this session wrote it."""
+    return [
+        Drift(step.host, str(step.inputs.get("path") or step.id), redact(diff))
+        for step, diff in runner.drifted(all_handlers())
+    ]
+
+
 def run(
     draft: Draft,
     session: Session,
@@ -149,10 +180,23 @@ def run(
     on_event: Callable[[Event], None],
     executor_hook: Callable[[Executor], None],
     ask: Ask | None = None,
+    *,
+    confirm_drift: ConfirmDrift | None = None,
+    keep_waiting: KeepWaiting | None = None,
+    start_timeout: float | None = None,
 ) -> Summary:
-    """Apply the whole plan; the session's state and last step are kept up to date."""
+    """Apply the whole plan; the session's state and last step are kept up to date.
+
+    On a resumed session, files changed on the hosts since the session wrote them are
+    shown to ``confirm_drift`` first: no raises :class:`DriftDeclined` before any write.
+    ``keep_waiting`` is asked when a node is alive but not ready at its start deadline.
+    """
     answers, plan = prepare(draft, session)
     runner = _runner(draft, session, ask, plan, answers)
+    if start_timeout:
+        runner.resources["wait_timeout"] = start_timeout
+    if keep_waiting is not None:
+        runner.resources[KEEP_WAITING] = keep_waiting
     summary = Summary()
     cancelled = {"yes": False}
 
@@ -169,16 +213,28 @@ def run(
     try:
         runner.secrets.resolve_all(plan)
         runner.verify_host_keys(confirm=confirm)
-        session.save_meta(state="running")
+        drift = drifted(runner) if confirm_drift is not None else []
+        if drift and not confirm_drift(drift):  # type: ignore[misc]
+            raise DriftDeclined(
+                f"{len(drift)} file(s) changed on the hosts since this session wrote them; "
+                "nothing was written",
+                fix="undo the changes on the hosts, or run again and overwrite them",
+            )
+        with SESSION_WRITES:
+            session.save_meta(state="running")
         summary = runner.execute(all_handlers(), on_event=on_event, executor_hook=hook)
+    except DriftDeclined:
+        raise  # nothing was written on the hosts; the session is not failed
     except WizardError:
-        session.save_meta(state="failed")
+        with SESSION_WRITES:
+            session.save_meta(state="failed")
         raise
     finally:
         runner.close()
     state = "failed" if summary.failed else "interrupted" if cancelled["yes"] else "done"
     last = session.journal.last()
-    session.save_meta(state=state, last_step=last.step if last else "")
+    with SESSION_WRITES:
+        session.save_meta(state=state, last_step=last.step if last else "")
     return summary
 
 

@@ -68,6 +68,10 @@ class ReviewScreen(Screen[str]):
         except WizardError as exc:
             self.post_message(self.Reviewed(redact(exc.render()), "", "The check failed.", False))
             return
+        except Exception as exc:  # noqa: BLE001 - a fault must show, not leave a spinner
+            text = redact(f"unexpected error: {type(exc).__name__}: {exc}")
+            self.post_message(self.Reviewed(text, "", "The check failed.", False))
+            return
         diffs = "\n".join(f"=== {host}: {sid}\n{diff}" for host, sid, diff in r.diffs)
         s = r.summary
         line = (

@@ -23,7 +23,15 @@ from wizard.session import Session
 
 
 class Panel(Widget):
-    """Fixed-size text that repaints without a new layout (updates arrive often)."""
+    """Fixed-size text that repaints without a new layout (updates arrive often).
+    Lines never wrap: a long one ends in an ellipsis, the others keep their rows."""
+
+    DEFAULT_CSS = """
+    Panel {
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
 
     def __init__(self, text: str, id: str) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
@@ -56,6 +64,13 @@ class RunScreen(Screen[str]):
         def __init__(self, text: str, ok: bool) -> None:
             super().__init__()
             self.text, self.ok = text, ok
+
+    class Declined(Message):
+        """Drift on the hosts was not to be overwritten: back to the review."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
 
     def __init__(self, draft: Draft, session: Session, plan: Plan) -> None:
         super().__init__()
@@ -98,15 +113,28 @@ class RunScreen(Screen[str]):
                 lambda e: self.post_message(self.Stepped(e)),
                 hook,
                 app.ask_secret,  # type: ignore[attr-defined]
+                confirm_drift=app.confirm_drift,  # type: ignore[attr-defined]
+                keep_waiting=app.keep_waiting,  # type: ignore[attr-defined]
+                start_timeout=getattr(app, "start_timeout", None),
             )
+        except jobs.DriftDeclined as exc:
+            self.post_message(self.Declined(redact(exc.what)))
+            return
         except WizardError as exc:
             self.post_message(self.Finished(redact(exc.render()), False))
+            return
+        except Exception as exc:  # noqa: BLE001 - a fault must end the run visibly
+            text = redact(f"unexpected error: {type(exc).__name__}: {exc}")
+            self.post_message(self.Finished(text, False))
             return
         err = jobs.failure(summary)
         if err is not None:
             text = f"{summary.line()}\n{redact(err.render())}\nEsc: back to review, then run again."
         elif self.session.meta.state == "interrupted":
-            text = f"Cancelled after {summary.line()}. Run again later to resume."
+            text = (
+                f"Cancelled after {summary.line()}. Resume later from the welcome screen "
+                f"or with: carbon-wizard resume {self.session.meta.id}"
+            )
         else:
             text = f"Done: {summary.line()}. ctrl+n: where to go next."
         self.post_message(self.Finished(text, err is None and self.session.meta.state == "done"))
@@ -135,6 +163,11 @@ class RunScreen(Screen[str]):
         status = self.query_one("#run-status", Static)
         status.update(message.text)
         status.set_class(not message.ok, "bad")
+
+    def on_run_screen_declined(self, message: Declined) -> None:
+        self.finished = False
+        self.notify(message.text, severity="warning", timeout=8)
+        self.dismiss("back")
 
     def action_cancel(self) -> None:
         if self.executor is not None and self.finished is None:

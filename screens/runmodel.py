@@ -56,7 +56,7 @@ class RunModel:
             done = self.done.get(host, 0)
             filled = width * done // total if total else width
             bar = "#" * filled + "." * (width - filled)
-            bad = f" {self.failed[host]} failed" if self.failed.get(host) else ""
+            bad = f" \u2717{self.failed[host]}" if self.failed.get(host) else ""  # fits 40 cols
             lines.append(f"{host:<8} [{bar}] {done:>3}/{total:<3}{bad}")
         return "\n".join(lines)
 

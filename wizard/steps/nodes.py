@@ -31,6 +31,9 @@ CONFIG_DIRS = (
 )
 LOG_TAIL_LINES = 25
 PID_DEADLINE = 20.0
+# ``ctx.resources[KEEP_WAITING]``: optional ``(step, seconds, why) -> bool`` asked when a
+# wait step's deadline passes while the node is still alive; True waits again as long.
+KEEP_WAITING = "keep_waiting"
 
 
 def _q(text: str) -> str:
@@ -208,16 +211,22 @@ class WaitHandler:
             return ok
 
         start = time.monotonic()
-        try:
-            poll(probe, deadline=deadline, what=f"{step.host} readiness", interval=0.2)
-        except Timeout as exc:
-            raise WizardError(
-                f"{step.host} is not ready after {exc.seconds:.0f}s: {state['why']}\n"
-                + self._tail(step, ctx),
-                fix="look at the log above; fix the cause and resume (a slow host may need "
-                "a longer start timeout)",
-                exit_code=EXIT_STEP_FAILED,
-            ) from None
+        keep_waiting = ctx.resources.get(KEEP_WAITING)
+        while True:
+            try:
+                poll(probe, deadline=deadline, what=f"{step.host} readiness", interval=0.2)
+                break
+            except Timeout:
+                if keep_waiting is not None and keep_waiting(step, deadline, state["why"]):
+                    continue  # a fresh deadline of the same length
+                waited = time.monotonic() - start
+                raise WizardError(
+                    f"{step.host} is not ready after {waited:.0f}s: {state['why']}\n"
+                    + self._tail(step, ctx),
+                    fix="look at the log above; fix the cause and resume (a slow host may "
+                    "need a longer start timeout)",
+                    exit_code=EXIT_STEP_FAILED,
+                ) from None
         return Outcome(True, f"ready in {time.monotonic() - start:.1f}s")
 
     def _tail(self, step: Step, ctx: RunContext) -> str:

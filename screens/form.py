@@ -77,6 +77,7 @@ class FormScreen(Screen[str]):
         self.refusal = False  # the status shows why Next was refused
         self.ranged = ranged_roles(draft.pattern) if page_id == "hosts" else []
         self.node_index: int | None = None  # the node whose field had the focus last
+        self._reveal: Widget | None = None  # a field to show once the page is mounted
 
     def _keys(self) -> dict[str, Question]:
         """Field id -> question; ids change with each rebuild, so that a late event from
@@ -111,11 +112,24 @@ class FormScreen(Screen[str]):
             out.append(Static("", id=f"{wid}-error", classes="ferror", markup=False))
         return out
 
+    def all_mounted(self) -> bool:
+        """Whether every field of the page is mounted (long pages come in parts)."""
+        last = list(self.keys)[-1] if self.keys else None
+        return last is None or bool(self.query(f"#{last}"))
+
     def _mount_more(self, start: int, gen: int = 0) -> None:
         """Mount the next fields after a refresh: a long page never blocks the UI at once."""
         wids = list(self.keys)[start : start + CHUNK]
-        if not wids or gen != self.gen:
-            return  # all mounted, or the page was rebuilt since
+        if gen != self.gen:
+            return  # the page was rebuilt since
+        if not wids:  # all mounted: the focused field goes to the top of the view (or
+            if self._reveal is not None:  # as far as it scrolls), however late the layout
+                form = self.query_one("#form", VerticalScroll)
+                self.call_after_refresh(
+                    form.scroll_to_widget, self._reveal, animate=False, top=True
+                )
+                self._reveal = None
+            return
         self.query_one("#form").mount_all(self._row_widgets(wids))
         self.call_after_refresh(self.refresh_errors)
         self.call_after_refresh(self._mount_more, start + CHUNK, gen)
@@ -281,6 +295,7 @@ class FormScreen(Screen[str]):
             widget = self.query_one(f"#{target}")
             widget.focus()
             form.scroll_to_widget(widget, animate=False)
+            self._reveal = widget  # and again once every field is laid out
 
     # -- navigation ------------------------------------------------------------------
     def action_next(self) -> None:

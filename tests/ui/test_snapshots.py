@@ -11,6 +11,7 @@ import pytest
 
 from screens.app import WizardApp
 from screens.done import DoneScreen
+from screens.form import FormScreen
 from screens.hostkeys import HostKeysScreen
 from wizard.connectors.hostkeys import UNKNOWN, HostKeyStatus
 from wizard.questions import new_draft
@@ -21,10 +22,16 @@ PATTERN_INDEX = 0  # apim-active-passive: nodes and a load balancer
 
 
 async def _settle(pilot: Any) -> None:
+    """Workers done and, on a form, every field mounted (a loaded machine is slower)."""
     await pilot.pause()
     busy = [w for w in pilot.app.workers if w.group != "flow"]
     if busy:
         await pilot.app.workers.wait_for_complete(busy)
+    for _ in range(200):
+        screen = pilot.app.screen
+        if not isinstance(screen, FormScreen) or screen.all_mounted():
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
 
 

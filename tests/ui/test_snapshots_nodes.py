@@ -12,16 +12,23 @@ from typing import Any
 import pytest
 
 from screens.app import WizardApp
+from screens.form import FormScreen
 from wizard.catalog import pattern_ids
 
 SIZES = [(80, 24), (120, 40)]
 
 
 async def _settle(pilot: Any) -> None:
+    """Workers done and, on a form, every field mounted (a loaded machine is slower)."""
     await pilot.pause()
     busy = [w for w in pilot.app.workers if w.group != "flow"]
     if busy:
         await pilot.app.workers.wait_for_complete(busy)
+    for _ in range(200):
+        screen = pilot.app.screen
+        if not isinstance(screen, FormScreen) or screen.all_mounted():
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
 
 

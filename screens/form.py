@@ -20,7 +20,7 @@ from wizard.questions import Draft, Question, looks_like_reference
 from wizard.questions_nodes import counts, ranged_roles
 from wizard.secrets import redact
 
-CHUNK = 12  # fields mounted per UI loop step (long pages come in parts)
+CHUNK = 6  # fields mounted per UI loop step (long pages come in parts)
 ACTIONS = {"test_db": "Test connection", "test_ssh": "Test SSH"}
 
 

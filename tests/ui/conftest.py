@@ -13,10 +13,18 @@ import pytest
 
 
 async def _settle(app: Any, pilot: Any) -> None:
+    """Messages landed, every worker but the flow done and, on a form, every field
+    mounted (long pages come in parts; a loaded machine is slower)."""
+    from screens.form import FormScreen
+
     await pilot.pause()
     busy = [w for w in app.workers if w.group != "flow"]
     if busy:
         await app.workers.wait_for_complete(busy)
+    for _ in range(200):
+        if not isinstance(app.screen, FormScreen) or app.screen.all_mounted():
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
 
 
@@ -99,7 +107,8 @@ def loop_meter(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopMeter]:
 
 @pytest.fixture
 def settle() -> Callable[..., Any]:
-    """``await settle(app, pilot)``: let messages land and every worker but the flow finish."""
+    """``await settle(app, pilot)``: messages landed, workers (but the flow) done, and a
+    form's fields all mounted."""
     return _settle
 
 

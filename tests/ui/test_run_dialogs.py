@@ -285,6 +285,21 @@ def frozen_starts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
             pass
 
 
+async def _to_deadline(app: WizardApp, pilot: Any, settle: Any, until: Any) -> RunScreen:
+    """Answers, review, run, up to the moment a node's start deadline passes (the keep
+    waiting dialog, or the run's end when the dialog never comes)."""
+    await _to_review(app, pilot, settle, until)
+    await _review(app, pilot, until)
+    run = await _start_run(app, pilot, until)
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, KeepWaitingScreen) or run.finished is not None,
+        RUN_TIMEOUT,
+        "the start deadline",
+    )
+    return run
+
+
 async def test_keep_waiting_past_the_start_deadline(
     ui_lab, frozen_starts: list[int], tmp_path: Path, settle, until
 ) -> None:
@@ -292,15 +307,7 @@ async def test_keep_waiting_past_the_start_deadline(
     app = WizardApp(lab_dir=Path(lab["dir"]), session_dir=str(tmp_path / "s"))
     app.start_timeout = 2.0
     async with app.run_test(size=(80, 24)) as pilot:
-        await _to_review(app, pilot, settle, until)
-        await _review(app, pilot, until)
-        run = await _start_run(app, pilot, until)
-        await until(
-            pilot,
-            lambda: isinstance(app.screen, KeepWaitingScreen) or run.finished is not None,
-            RUN_TIMEOUT,
-            "the start deadline",
-        )
+        run = await _to_deadline(app, pilot, settle, until)
         dialog = app.screen
         assert isinstance(dialog, KeepWaitingScreen), _text(app, "#run-status")
         assert "Keep waiting (another 2 s)" in _text(app, "#wait-question")
@@ -332,15 +339,7 @@ async def test_stop_at_the_start_deadline_fails_the_wait(
     app = WizardApp(lab_dir=Path(lab["dir"]), session_dir=str(tmp_path / "s"))
     app.start_timeout = 1.0
     async with app.run_test(size=(80, 24)) as pilot:
-        await _to_review(app, pilot, settle, until)
-        await _review(app, pilot, until)
-        run = await _start_run(app, pilot, until)
-        await until(
-            pilot,
-            lambda: isinstance(app.screen, KeepWaitingScreen) or run.finished is not None,
-            RUN_TIMEOUT,
-            "the start deadline",
-        )
+        run = await _to_deadline(app, pilot, settle, until)
         assert isinstance(app.screen, KeepWaitingScreen), _text(app, "#run-status")
         await pilot.press("s")
         await until(pilot, lambda: run.finished is not None, RUN_TIMEOUT, "the run to end")
@@ -357,15 +356,7 @@ async def test_quit_while_the_keep_waiting_dialog_is_open(
     app = WizardApp(lab_dir=Path(lab["dir"]), session_dir=str(tmp_path / "s"))
     app.start_timeout = 1.0
     async with app.run_test(size=(80, 24)) as pilot:
-        await _to_review(app, pilot, settle, until)
-        await _review(app, pilot, until)
-        run = await _start_run(app, pilot, until)
-        await until(
-            pilot,
-            lambda: isinstance(app.screen, KeepWaitingScreen) or run.finished is not None,
-            RUN_TIMEOUT,
-            "the start deadline",
-        )
+        await _to_deadline(app, pilot, settle, until)
         assert isinstance(app.screen, KeepWaitingScreen), _text(app, "#run-status")
         worker = next(w for w in app.workers if w.group == "run")
         await pilot.press("ctrl+q")

@@ -11,7 +11,6 @@ import pytest
 
 from screens.app import WizardApp
 from screens.done import DoneScreen
-from screens.form import FormScreen
 from screens.hostkeys import HostKeysScreen
 from wizard.connectors.hostkeys import UNKNOWN, HostKeyStatus
 from wizard.questions import new_draft
@@ -19,20 +18,6 @@ from wizard.session import Session, SessionMeta
 
 SIZES = [(80, 24), (120, 40)]
 PATTERN_INDEX = 0  # apim-active-passive: nodes and a load balancer
-
-
-async def _settle(pilot: Any) -> None:
-    """Workers done and, on a form, every field mounted (a loaded machine is slower)."""
-    await pilot.pause()
-    busy = [w for w in pilot.app.workers if w.group != "flow"]
-    if busy:
-        await pilot.app.workers.wait_for_complete(busy)
-    for _ in range(200):
-        screen = pilot.app.screen
-        if not isinstance(screen, FormScreen) or screen.all_mounted():
-            break
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 def _keys_to(screen: str) -> list[str]:
@@ -55,25 +40,27 @@ def _app(tmp_path: Path) -> WizardApp:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("screen", ["welcome", "pattern", "product", "database", "hosts", "certs"])
-def test_screen_snapshot(screen: str, size: tuple[int, int], tmp_path: Path, snap_compare) -> None:
+def test_screen_snapshot(
+    screen: str, size: tuple[int, int], tmp_path: Path, snap_compare, settle
+) -> None:
     keys = _keys_to(screen)
 
     async def go(pilot: Any) -> None:
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
         for key in keys:
             await pilot.press(key)
-            await _settle(pilot)
+            await settle(pilot.app, pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=go)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_field_error_snapshot(size: tuple[int, int], tmp_path: Path, snap_compare) -> None:
+def test_field_error_snapshot(size: tuple[int, int], tmp_path: Path, snap_compare, settle) -> None:
     async def go(pilot: Any) -> None:
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
         for key in _keys_to("database"):
             await pilot.press(key)
-            await _settle(pilot)
+            await settle(pilot.app, pilot)
         await pilot.press("tab", "end", "x")  # the port field: not a number
         await pilot.pause()
 
@@ -82,16 +69,16 @@ def test_field_error_snapshot(size: tuple[int, int], tmp_path: Path, snap_compar
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_review_of_invalid_answers_snapshot(
-    size: tuple[int, int], tmp_path: Path, snap_compare
+    size: tuple[int, int], tmp_path: Path, snap_compare, settle
 ) -> None:
     async def go(pilot: Any) -> None:
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
         for key in _keys_to("advanced"):
             await pilot.press(key)
-            await _settle(pilot)
+            await settle(pilot.app, pilot)
         pilot.app.draft.data["nodes"][1]["address"] = "not an address!"
         await pilot.press("ctrl+n")  # review lists every problem and runs nothing
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=go)
 
@@ -102,11 +89,11 @@ def _fixed_session() -> Session:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_done_snapshot(size: tuple[int, int], tmp_path: Path, snap_compare) -> None:
+def test_done_snapshot(size: tuple[int, int], tmp_path: Path, snap_compare, settle) -> None:
     draft = new_draft("apim-active-passive")
 
     async def go(pilot: Any) -> None:
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
         pilot.app.push_screen(DoneScreen(draft, _fixed_session()))
         await pilot.pause()
 
@@ -114,14 +101,16 @@ def test_done_snapshot(size: tuple[int, int], tmp_path: Path, snap_compare) -> N
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_host_keys_dialog_snapshot(size: tuple[int, int], tmp_path: Path, snap_compare) -> None:
+def test_host_keys_dialog_snapshot(
+    size: tuple[int, int], tmp_path: Path, snap_compare, settle
+) -> None:
     statuses = [
         HostKeyStatus(n, f"10.0.0.{i}", 22, UNKNOWN, "ssh-ed25519", f"SHA256:{n * 8}"[:51])
         for i, n in enumerate(["active", "passive", "lb"], start=11)
     ]
 
     async def go(pilot: Any) -> None:
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
         pilot.app.push_screen(HostKeysScreen(statuses))
         await pilot.pause()
 

@@ -12,24 +12,9 @@ from typing import Any
 import pytest
 
 from screens.app import WizardApp
-from screens.form import FormScreen
 from wizard.catalog import pattern_ids
 
 SIZES = [(80, 24), (120, 40)]
-
-
-async def _settle(pilot: Any) -> None:
-    """Workers done and, on a form, every field mounted (a loaded machine is slower)."""
-    await pilot.pause()
-    busy = [w for w in pilot.app.workers if w.group != "flow"]
-    if busy:
-        await pilot.app.workers.wait_for_complete(busy)
-    for _ in range(200):
-        screen = pilot.app.screen
-        if not isinstance(screen, FormScreen) or screen.all_mounted():
-            break
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 def _keys(pattern: str, nexts: int) -> list[str]:
@@ -43,25 +28,27 @@ def _app(tmp_path: Path) -> WizardApp:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_hosts_page_with_an_added_node_snapshot(
-    size: tuple[int, int], tmp_path: Path, snap_compare
+    size: tuple[int, int], tmp_path: Path, snap_compare, settle
 ) -> None:
     async def go(pilot: Any) -> None:
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
         for key in _keys("ob-km-ha", 2):
             await pilot.press(key)
-            await _settle(pilot)
+            await settle(pilot.app, pilot)
         await pilot.press("ctrl+o")  # apim-2, focused on its address
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=go)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_advanced_page_snapshot(size: tuple[int, int], tmp_path: Path, snap_compare) -> None:
+def test_advanced_page_snapshot(
+    size: tuple[int, int], tmp_path: Path, snap_compare, settle
+) -> None:
     async def go(pilot: Any) -> None:
-        await _settle(pilot)
+        await settle(pilot.app, pilot)
         for key in _keys("apim-active-passive", 4):
             await pilot.press(key)
-            await _settle(pilot)
+            await settle(pilot.app, pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=go)

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,10 @@ def _run(args: argparse.Namespace, session: Session, plan: Plan, answers: Any, r
     selected = select_steps(
         plan, only=parse_kinds(args.only, "--only"), skip=parse_kinds(args.skip, "--skip")
     )
+    # the step modules (lxml, pymysql, cryptography...) load while the hosts are scanned
+    loading = ThreadPoolExecutor(1, thread_name_prefix="cw-import")
+    handlers_loaded = loading.submit(all_handlers)
+    loading.shutdown(wait=False)
     with session:
         runner = Runner(
             answers,
@@ -168,7 +173,7 @@ def _run(args: argparse.Namespace, session: Session, plan: Plan, answers: Any, r
                     return _ask("Trust these keys and pin them in this session?")
 
             runner.verify_host_keys(accept_new=args.accept_new_host_keys, confirm=confirm)
-            handlers = all_handlers()
+            handlers = handlers_loaded.result()
             if resume:
                 drift = runner.drifted(handlers)
                 if drift:

@@ -37,8 +37,8 @@ from wizard.steps.nodes import KEEP_WAITING
 Ask = Callable[[str, str], str]  # (answer path, label) -> secret value
 Confirm = Callable[[list[HostKeyStatus]], bool]
 REVIEW_KINDS = ("file_edit", "hosts_entry")
-# Session files are written from several UI threads (the app's autosave, review, run):
-# one group of saves (answers, plan, meta) at a time, so they always belong together.
+# Answers, plan and meta saved together (the app's autosave, the review) are one group at
+# a time, so they always belong together; a single save is safe alone (wizard.session).
 SESSION_WRITES = threading.RLock()
 _TLS = {"disabled": "off", "preferred": "preferred", "required": "required"}
 
@@ -220,21 +220,18 @@ def run(
                 "nothing was written",
                 fix="undo the changes on the hosts, or run again and overwrite them",
             )
-        with SESSION_WRITES:
-            session.save_meta(state="running")
+        session.save_meta(state="running")
         summary = runner.execute(all_handlers(), on_event=on_event, executor_hook=hook)
     except DriftDeclined:
         raise  # nothing was written on the hosts; the session is not failed
     except WizardError:
-        with SESSION_WRITES:
-            session.save_meta(state="failed")
+        session.save_meta(state="failed")
         raise
     finally:
         runner.close()
     state = "failed" if summary.failed else "interrupted" if cancelled["yes"] else "done"
     last = session.journal.last()
-    with SESSION_WRITES:
-        session.save_meta(state=state, last_step=last.step if last else "")
+    session.save_meta(state=state, last_step=last.step if last else "")
     return summary
 
 

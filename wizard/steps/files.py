@@ -9,9 +9,9 @@ diffs are masked.
 from __future__ import annotations
 
 import posixpath
-from typing import Any
+from typing import Any, NamedTuple
 
-from wizard.connectors.base import TMP_MARK
+from wizard.connectors.base import TMP_MARK, FileStat
 from wizard.edits import apply_edits
 from wizard.edits.model import Edit, EditResult
 from wizard.errors import EXIT_STEP_FAILED, WizardError, step_failed
@@ -75,6 +75,14 @@ def edits_of(step: Step, ctx: RunContext) -> list[Edit]:
     return out
 
 
+class _Seen(NamedTuple):
+    """What a file held when its edits were last computed in this run."""
+
+    content: bytes
+    created: bool
+    stat: FileStat | None  # as the check saw it; None after our own write
+
+
 class FileEditHandler:
     """Edits of one file on one host (XML, site.json, properties, hosts block)."""
 
@@ -93,8 +101,8 @@ class FileEditHandler:
         cache = ctx.resources.setdefault("edit_cache", {})
         hit = cache.get(step.id)
         st = transport.stat(path)
-        if trust_check and hit is not None and hit[0][2] == st and st.exists:
-            return hit[1], hit[0][1]
+        if trust_check and hit is not None and hit[0].stat == st and st.exists:
+            return hit[1], hit[0].created
         created = False
         if st.exists:
             content = transport.read(path, st.size)
@@ -119,13 +127,13 @@ class FileEditHandler:
                 host=step.host,
                 file=path,
             )
-        if hit is not None and hit[0][:2] == (content, created):
+        if hit is not None and (hit[0].content, hit[0].created) == (content, created):
             result = hit[1]  # same bytes as a moment ago: same result
         else:
             result = apply_edits(path, content, edits_of(step, ctx), host=step.host)
             if created:
                 result.before = b""  # the whole file is new on this host
-        cache[step.id] = ((content, created, st), result)
+        cache[step.id] = (_Seen(content, created, st), result)
         return result, created
 
     def _remember_written(self, step: Step, ctx: RunContext, result: EditResult) -> None:
@@ -133,7 +141,8 @@ class FileEditHandler:
         check that follows reads the file and compares bytes instead of running every
         edit again (the edits were already re-parsed and read back before the write)."""
         done = EditResult(result.path, result.host, result.content, result.content)
-        ctx.resources.setdefault("edit_cache", {})[step.id] = ((result.content, False, None), done)
+        cache = ctx.resources.setdefault("edit_cache", {})
+        cache[step.id] = (_Seen(result.content, False, None), done)
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):

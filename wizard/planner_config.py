@@ -258,7 +258,7 @@ class ConfigSteps(BuilderBase):
         for path, g in groups.items():
             if path == n["hosts_file"]:
                 lines = _uniq([ln for e in g["edits"] for ln in e["value"]])
-                edit = {"op": "hosts", "locator": f"carbon-wizard {self.p.id}", "value": lines}
+                edit = {"op": "hosts", "locator": self.p.id, "value": lines}
                 sid = self.add(
                     f"{name}:hosts_entry",
                     "hosts_entry",

@@ -99,3 +99,26 @@ def test_file_edits_apply_to_stock_files_and_are_idempotent(pattern_id, keystore
         if pattern_id in MINE and step.inputs["file"].endswith("carbon.xml"):
             assert "<HostName>apim.example.org</HostName>" in text or step.host != "node"
     assert applied == len(steps)
+
+
+@pytest.mark.parametrize("pattern_id", pattern_ids())
+def test_hosts_entries_of_the_example_answers_apply(pattern_id):
+    """The examples name host names (LB, DB alias): every hosts_entry step writes its
+    managed block into an admin's hosts file, keeps the other lines, and only once."""
+    data = yaml.safe_load(example_yaml(pattern_id))
+    data["db"]["host_alias"] = "mysql.example.org"
+    data["db"]["ip"] = "10.0.0.9"
+    for node in data["nodes"]:
+        node["hostname"] = f"{node['name']}.example.org"
+    answers, pattern = parse_answers(yaml.safe_dump(data))
+    steps = [s for s in plan(answers, pattern).steps if s.kind == "hosts_entry"]
+    assert steps, f"{pattern_id}: no hosts_entry step with host names in the answers"
+    admin = b"127.0.0.1\tlocalhost\n# admin's own line\n10.1.1.1 legacy.example.org\n"
+    for step in steps:
+        edits = [edits_model.Edit.from_mapping(e) for e in step.inputs["edits"]]
+        result = edits_apply.apply_edits(step.inputs["path"], admin, edits, host=step.host)
+        text = result.content.decode()
+        assert text.startswith(admin.decode()), f"{step.id} changed the admin's lines"
+        assert f"# BEGIN carbon-wizard {pattern_id}\n" in text
+        assert f"# END carbon-wizard {pattern_id}\n" in text
+        assert not edits_apply.apply_edits(step.inputs["path"], result.content, edits).changed

@@ -99,6 +99,9 @@ def build(answers: Answers, pattern: Pattern) -> Contexts:
         "variant": script_variant(answers),
         "host_alias": db.host_alias,
         "ip": db.ip,
+        # where the wizard and the preflight reach the server: a host name that is only an
+        # alias in the nodes' hosts files (db.host == db.host_alias) does not resolve there
+        "connect_host": db.ip if db.ip and db.host_alias and db.host == db.host_alias else db.host,
         "tls": db.tls.mode,
     }
     dbs: dict[str, dict[str, Any]] = {}

@@ -31,13 +31,13 @@ class ConfigSteps(BuilderBase):
                 f"{n['name']}:preflight",
                 "preflight",
                 n["name"],
-                f"check SSH, {n['home']}, Java and the database port {db['host']}:{db['port']}",
+                f"check SSH, {n['home']}, Java and the database port {db['connect_host']}:{db['port']}",
                 {
                     "address": n["address"],
                     "ssh": n["ssh"],
                     "home": n["home"],
                     "java_home": self.a.product.java_home,
-                    "tcp": [f"{db['host']}:{db['port']}"],
+                    "tcp": [f"{db['connect_host']}:{db['port']}"],
                 },
                 spec.rows,
                 [],
@@ -64,7 +64,7 @@ class ConfigSteps(BuilderBase):
                 f"create database {info['name']} ({db['charset']}), user {info['user']} "
                 f"and grants for {', '.join(hosts)}",
                 {
-                    "server": {"host": db["host"], "port": db["port"], "tls": db["tls"]},
+                    "server": {"host": db["connect_host"], "port": db["port"], "tls": db["tls"]},
                     "admin_user": db["admin_user"],
                     "admin_password": token("db.admin_password"),
                     "name": info["name"],
@@ -97,7 +97,7 @@ class ConfigSteps(BuilderBase):
                     "source_node": source["name"],
                     "variant": db["variant"],
                     "markers": list(spec.markers),
-                    "server": {"host": db["host"], "port": db["port"], "tls": db["tls"]},
+                    "server": {"host": db["connect_host"], "port": db["port"], "tls": db["tls"]},
                     "admin_user": db["admin_user"],
                     "admin_password": token("db.admin_password"),
                 },

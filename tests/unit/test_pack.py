@@ -147,12 +147,15 @@ def test_install_creates_the_product_layout(home, keystores):
         "bin/wso2server.sh",
         "bin/fakecarbon.py",
         "bin/fakecarbon_checks.py",
+        "bin/fakecarbon_ds.py",
+        "bin/fakecarbon_hosts.py",
         "bin/fakecarbon_node.py",
         "bin/fakecarbon_services.py",
         "bin/fakecarbon_net.py",
         "bin/fakecarbon.conf",
         "repository/conf/carbon.xml",
         "repository/conf/datasources/master-datasources.xml",
+        "repository/conf/datasources/metrics-datasources.xml",
         "repository/conf/user-mgt.xml",
         "repository/conf/registry.xml",
         "repository/conf/api-manager.xml",
@@ -486,6 +489,45 @@ def test_boot_refuses_mysql_without_the_driver_jar(home):
     )
 
 
+def test_boot_resolves_the_db_host_through_its_hosts_file_only(home, tmp_path):
+    """The node looks the JDBC URL's host up in CARBON_HOSTS_FILE (its host's hosts file),
+    never through this machine's resolver: a name it lacks fails like Connector/J."""
+    alias = "mysql.cw-lab-unit.test"
+    set_text(
+        home / "repository/conf/datasources/master-datasources.xml",
+        "<url>jdbc:h2:repository/database/WSO2AM_DB;DB_CLOSE_ON_EXIT=FALSE</url>",
+        f"<url>jdbc:mysql://{alias}:1/apimgtdb?autoReconnect=true&amp;useSSL=false</url>",
+    )
+    pack.make_driver_jar(home / "repository/components/lib")
+    hosts = tmp_path / "etc-hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    proc = subprocess.Popen(
+        [str(home / "bin/wso2server.sh"), "-DportOffset=718"],
+        env={**server_env(), "CARBON_HOSTS_FILE": str(hosts)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.wait(timeout=20) != 0
+    text = log_text(home)
+    assert (
+        "ERROR {org.apache.tomcat.jdbc.pool.ConnectionPool} - Unable to create initial "
+        "connections of pool. com.mysql.jdbc.exceptions.jdbc4.CommunicationsException: "
+        f"Communications link failure (datasource WSO2AM_DB, {alias}:1/apimgtdb)" in text
+    )
+    assert f"Caused by: java.net.UnknownHostException: {alias}: Name or service not known" in text
+    # with the name in the hosts file, the node goes on to connect to its address
+    hosts.write_text(f"127.0.0.1 localhost\n127.0.0.1 {alias}\n")
+    (home / LOG).unlink()
+    proc = subprocess.Popen(
+        [str(home / "bin/wso2server.sh"), "-DportOffset=718"],
+        env={**server_env(), "CARBON_HOSTS_FILE": str(hosts)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.wait(timeout=30) != 0  # nothing listens on port 1
+    text = log_text(home)
+    assert "UnknownHostException" not in text
+    assert f"Communications link failure (datasource WSO2AM_DB, {alias}:1/apimgtdb)" in text
+
+
 def test_boot_refuses_a_port_in_use(home):
     off = free_offset()
     with socket.create_server(("127.0.0.1", 9443 + off)):
@@ -610,17 +652,68 @@ def ob_names(path: Path) -> list[str]:
     ]
 
 
-def test_ob_flavour_has_the_open_banking_files(ob_home, home):
+def datasources_of(path: Path) -> dict[str, tuple[str, str]]:
+    """Datasource name -> (JNDI name, URL) of one datasources file."""
+    root = ET.parse(path).getroot()
+    return {
+        (d.findtext("name") or ""): (
+            d.findtext("jndiConfig/name") or "",
+            d.findtext("definition/configuration/url") or "",
+        )
+        for d in root.findall("./datasources/datasource")
+    }
+
+
+DS_DIR = "repository/conf/datasources"
+
+
+def test_ob_flavour_is_laid_out_like_an_ob_pack(ob_home, home):
+    """OB 1.4/1.5 API Manager layout: the OB datasource in its own file, a common DB for
+    the user store and the registry mounts; every datasource a local H2 one as shipped."""
+    files = sorted(p.name for p in (ob_home / DS_DIR).iterdir())
+    assert files == [
+        "master-datasources.xml", "metrics-datasources.xml", "open-banking-datasources.xml",
+    ]  # fmt: skip
+    master = datasources_of(ob_home / DS_DIR / "master-datasources.xml")
+    ob = datasources_of(ob_home / DS_DIR / "open-banking-datasources.xml")
+    metrics = datasources_of(ob_home / DS_DIR / "metrics-datasources.xml")
+    assert list(master) == [
+        "WSO2_CARBON_DB", "WSO2AM_DB", "WSO2AM_STATS_DB", "WSO2_MB_STORE_DB", "WSO2_COMMON_DB",
+    ]  # fmt: skip
+    assert master["WSO2_COMMON_DB"][0] == "jdbc/WSO2CommonDB"
+    assert ob == {
+        "WSO2_OPEN_BANKING_DB": (
+            OB_JNDI,
+            "jdbc:h2:repository/database/WSO2_OPEN_BANKING_DB;DB_CLOSE_ON_EXIT=FALSE;"
+            "LOCK_TIMEOUT=60000",
+        )
+    }
+    assert metrics["WSO2_METRICS_DB"][0] == "jdbc/WSO2MetricsDB"
+    for name in ("WSO2_COMMON_DB", "WSO2_CARBON_DB"):
+        assert master[name][1].startswith("jdbc:h2:repository/database/"), name
+    for _jndi, url in [*master.values(), *ob.values(), *metrics.values()]:
+        assert url.startswith("jdbc:h2:"), url  # shipped defaults: no database host at all
+    # user-mgt.xml and the registry's config/governance mounts use the common database
+    um = ET.parse(ob_home / "repository/conf/user-mgt.xml").getroot()
+    assert um.findtext("./Realm/Configuration/Property[@name='dataSource']") == "jdbc/WSO2CommonDB"
+    reg_path = ob_home / "repository/conf/registry.xml"
+    reg = ET.parse(reg_path).getroot()
+    dbc = {e.get("name"): e.findtext("dataSource") for e in reg.findall("./dbConfig")}
+    assert dbc == {
+        "wso2registry": "jdbc/WSO2CarbonDB",
+        "configRegistry": "jdbc/WSO2CommonDB",
+        "governanceRegistry": "jdbc/WSO2CommonDB",
+    }
+    mounts = {m.get("path"): m.findtext("instanceId") for m in reg.findall("./mount")}
+    assert mounts == {
+        "/_system/config": "configInstance",
+        "/_system/governance": "governanceInstance",
+    }
+    raw = reg_path.read_bytes()  # the registry.xml traits of the pack survive (CRLF, Latin-1)
+    assert raw.count(b"\r\n") == raw.count(b"\n") and b'encoding="ISO-8859-1"' in raw[:60]
     conf = ob_home / "repository/conf/finance/open-banking.xml"
     assert ob_names(conf) == [OB_JNDI]  # exactly one live DataSource/Name (OBA-E09)
     assert "<!--DataSource>" in conf.read_text()
-    md = ET.parse(ob_home / "repository/conf/datasources/master-datasources.xml").getroot()
-    jndi = {
-        d.findtext("name"): d.findtext("jndiConfig/name")
-        for d in md.findall("./datasources/datasource")
-    }
-    assert jndi["WSO2OB_DB"] == OB_JNDI
-    assert list(jndi)[:4] == ["WSO2_CARBON_DB", "WSO2AM_DB", "WSO2AM_STATS_DB", "WSO2_MB_STORE_DB"]
     from wizard.sqlsplit import split_sql
 
     script = (ob_home / OB_SCRIPT).read_text()
@@ -635,9 +728,11 @@ def test_ob_flavour_has_the_open_banking_files(ob_home, home):
     # the API Manager flavour has none of it and is otherwise the same pack
     assert not (home / "repository/conf/finance").exists()
     assert not (home / "repository/resources/finance").exists()
-    assert (
-        "WSO2OB_DB" not in (home / "repository/conf/datasources/master-datasources.xml").read_text()
-    )
+    assert not (home / DS_DIR / "open-banking-datasources.xml").exists()
+    assert "WSO2_COMMON_DB" not in (home / DS_DIR / "master-datasources.xml").read_text()
+    assert (home / DS_DIR / "metrics-datasources.xml").read_bytes() == (
+        ob_home / DS_DIR / "metrics-datasources.xml"
+    ).read_bytes()
     assert (home / "repository/conf/carbon.xml").read_bytes() == (
         ob_home / "repository/conf/carbon.xml"
     ).read_bytes()
@@ -666,18 +761,54 @@ def test_ob_home_boots_and_refuses_an_undefined_ob_datasource(ob_home):
     set_text(ob_home / "repository/conf/finance/open-banking.xml",
              f"<Name>{OB_JNDI}</Name>", "<Name>jdbc/NoSuchDB</Name>")  # fmt: skip
     text = refused(ob_home, "-DportOffset=716")
-    assert "'jdbc/NoSuchDB' named in open-banking.xml is not defined" in text
+    assert "'jdbc/NoSuchDB' named in open-banking.xml is not defined in any of " in text
+    assert "open-banking-datasources.xml" in text
+
+
+def test_ob_home_refuses_the_ob_jndi_name_bound_in_two_files(ob_home):
+    """What the wizard did before it looked for datasources in every file: a WSO2OB_DB in
+    master-datasources.xml binds the JNDI name open-banking-datasources.xml binds."""
+    second = """        <datasource>
+            <name>WSO2OB_DB</name>
+            <jndiConfig>
+                <name>jdbc/WSO2OpenBankingDB</name>
+            </jndiConfig>
+            <definition type="RDBMS">
+                <configuration>
+                    <url>jdbc:h2:repository/database/WSO2OB_DB</url>
+                    <username>wso2carbon</username>
+                    <password>wso2carbon</password>
+                </configuration>
+            </definition>
+        </datasource>
+    </datasources>"""
+    set_text(ob_home / DS_DIR / "master-datasources.xml", "    </datasources>", second)
+    text = refused(ob_home, "-DportOffset=717")
+    assert (
+        "ERROR {org.wso2.carbon.ndatasource.core.DataSourceRepository} - Error in binding to "
+        "JNDI with name 'jdbc/WSO2OpenBankingDB' - Name WSO2OpenBankingDB is already bound in "
+        "this Context (datasource WSO2OB_DB in master-datasources.xml and datasource "
+        "WSO2_OPEN_BANKING_DB in open-banking-datasources.xml" in text
+    )
 
 
 def test_ob_flavour_over_the_stock_conf(tmp_path, keystores):
+    """A real pack laid over an OB home wins (here the stock API Manager conf): its own
+    master-datasources.xml, user-mgt.xml and registry.xml, next to the OB files."""
     if not STOCK.is_dir():
         pytest.skip("../shared/wso2-conf is not available")
     home = pack.install_pack(tmp_path / "ob", keystores=keystores, pack_from=STOCK, flavour="ob")
-    md = home / "repository/conf/datasources/master-datasources.xml"
-    stock = (STOCK / "repository/conf/datasources/master-datasources.xml").read_bytes()
-    assert md.read_bytes() != stock and b"jdbc/WSO2OpenBankingDB" in md.read_bytes()
-    names = [d.findtext("name") for d in ET.parse(md).getroot().findall("./datasources/datasource")]
-    assert names[-1] == "WSO2OB_DB" and "WSO2AM_DB" in names
+    for rel in (f"{DS_DIR}/master-datasources.xml", f"{DS_DIR}/metrics-datasources.xml",
+                "repository/conf/user-mgt.xml", "repository/conf/registry.xml"):  # fmt: skip
+        assert (home / rel).read_bytes() == (STOCK / rel).read_bytes(), rel
+    assert (home / DS_DIR / "open-banking-datasources.xml").is_file()
+    from wizard.lab import fakecarbon_checks as fc
+    from wizard.lab import fakecarbon_ds
+
+    conf = fc.load_configs(home)
+    sources = fakecarbon_ds.load_datasources(home)
+    assert OB_JNDI in {d.jndi for d in sources}
+    fc.check_references(sources, conf["usermgt"], conf["registry"], fc.ob_datasource(conf["ob"]))
 
 
 # ------------------------------------------------------------------ the lab's homes

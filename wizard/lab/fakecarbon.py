@@ -2,8 +2,8 @@
 """A fake WSO2 Carbon (API Manager 2.6.0) server for the carbon-wizard lab.
 
 Copied into a product home as ``bin/fakecarbon.py`` (with its siblings
-``fakecarbon_checks.py``, ``fakecarbon_node.py``, ``fakecarbon_services.py``,
-``fakecarbon_net.py``) and started by
+``fakecarbon_checks.py``, ``fakecarbon_ds.py``, ``fakecarbon_hosts.py``,
+``fakecarbon_node.py``, ``fakecarbon_services.py``, ``fakecarbon_net.py``) and started by
 ``bin/wso2server.sh``. Standard library only. It boots like Carbon does, making the
 checks a real boot would fail on, and logs Carbon-style lines to
 ``repository/logs/wso2carbon.log``:
@@ -12,17 +12,23 @@ checks a real boot would fail on, and logs Carbon-style lines to
    axis2.xml, catalina-server.xml and identity.xml (and an Open Banking pack's
    finance/open-banking.xml, whose DataSource/Name must be a defined datasource);
 2. port offset from ``-DportOffset`` or carbon.xml;
-3. the JDBC driver jar when a datasource is MySQL;
-4. each MySQL datasource: connect with its user and password, marker tables present
-   (the OB datasource: the tables of the OB dbscript);
-5. user-mgt.xml / registry.xml / open-banking.xml datasource references, registry mounts;
+3. the system datasources of every ``repository/conf/datasources/*-datasources.xml``,
+   master-datasources.xml first; a datasource or JNDI name defined twice stops the boot
+   (``fakecarbon_ds.py``); the JDBC driver jar when a datasource is MySQL;
+4. each MySQL datasource: resolve its host through the node's hosts file
+   (``fakecarbon_hosts.py``: an unknown name is a Communications link failure with
+   java.net.UnknownHostException), connect with its user and password, marker tables
+   present (the OB datasource: the tables of the OB dbscript); H2 ones are local;
+5. user-mgt.xml / registry.xml / open-banking.xml datasource references (resolved against
+   the datasources of all files), registry mounts;
 6. load the key store of carbon.xml for HTTPS;
 7. open the servlet, gateway, AMQP and Thrift ports of the profile (+ offset);
 8. axis2 clustering: listen on localMemberHost:localMemberPort and join WKA members;
 9. after the boot delay: ``WSO2 Carbon started in N sec``; serve until SIGTERM.
 
 Environment: ``JAVA_HOME`` (keytool), ``CARBON_HOME``, ``CARBON_BIND_ADDRESS``
-(default 127.0.0.1), ``CARBON_NODE_NAME`` (default: host name),
+(default 127.0.0.1), ``CARBON_NODE_NAME`` (default: host name), ``CARBON_HOSTS_FILE``
+(the host's hosts file, default /etc/hosts),
 ``CARBON_FAKE_BOOT_DELAY`` (else ``bin/fakecarbon.conf`` ``boot_delay``, else 3 s).
 """
 
@@ -39,11 +45,15 @@ from pathlib import Path
 
 try:  # run as bin/fakecarbon.py
     import fakecarbon_checks as checks  # type: ignore[import-not-found]
+    import fakecarbon_ds as dsfiles  # type: ignore[import-not-found]
+    import fakecarbon_hosts as hosts  # type: ignore[import-not-found]
     import fakecarbon_net as net  # type: ignore[import-not-found]
     import fakecarbon_node as nodecfg  # type: ignore[import-not-found]
     import fakecarbon_services as services  # type: ignore[import-not-found]
 except ImportError:  # imported as wizard.lab.fakecarbon
     from wizard.lab import fakecarbon_checks as checks
+    from wizard.lab import fakecarbon_ds as dsfiles
+    from wizard.lab import fakecarbon_hosts as hosts
     from wizard.lab import fakecarbon_net as net
     from wizard.lab import fakecarbon_node as nodecfg
     from wizard.lab import fakecarbon_services as services
@@ -86,6 +96,7 @@ class Server:
         self.opts = opts
         self.env = env
         self.log = services.CarbonLog(home, echo="FAKECARBON_ECHO" in env)
+        self.resolver = hosts.Resolver.from_env(env)
         self.pid_file = home / "wso2carbon.pid"
         # SIGTERM/SIGINT wake the main thread through this pipe (no locks in a handler).
         self._wake_r, self._wake_w = os.pipe()
@@ -106,16 +117,20 @@ class Server:
         offset = checks.resolve_offset(conf["carbon"], self.opts.offset)
         log.info(_CORE, f"Port offset      : {offset}")
 
-        sources = checks.datasources(conf["datasources"])
+        sources = dsfiles.load_datasources(home)
         ob_jndi = checks.ob_datasource(conf.get("ob"))
         checks.check_driver(sources, home / "repository" / "components" / "lib")
         for ds in sources:
             target = checks.parse_mysql_url(ds.url)
-            if target is None:
+            if target is None:  # H2 and the like: local to the node, nothing to reach
                 continue
+            try:
+                address = self.resolver.resolve(target.host)
+            except hosts.UnknownHost as exc:
+                raise services.unknown_host(ds, target, exc.java) from exc
             markers = checks.marker_tables(ds, conf["registry"], conf["usermgt"], ob_jndi)
             script = setup_script(home, markers) if self.opts.setup and markers else None
-            services.check_database(ds, target, markers, script, log)
+            services.check_database(ds, target, markers, script, log, address)
         checks.check_references(sources, conf["usermgt"], conf["registry"], ob_jndi)
 
         ks = nodecfg.keystore_config(conf["carbon"], home)
@@ -140,7 +155,7 @@ class Server:
 
         cluster = nodecfg.cluster_config(conf["axis2"])
         if cluster.enabled:
-            self.cluster = net.ClusterAgent(cluster, log)
+            self.cluster = net.ClusterAgent(cluster, log, self.resolver)
             self.cluster.start()
         else:
             log.info(_CORE, "Clustering has been disabled")

@@ -71,6 +71,7 @@ class DataSource:
     username: str
     password: str = field(repr=False)
     driver: str
+    file: str = "master-datasources.xml"  # the file of repository/conf/datasources it is in
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,11 @@ def resolve_offset(carbon: ET.Element, cli_offset: int | None) -> int:
     return int(raw)
 
 
-def datasources(root: ET.Element) -> list[DataSource]:
-    """The live RDBMS datasources of master-datasources.xml (comments are not datasources)."""
+def datasources(root: ET.Element, file: str = "master-datasources.xml") -> list[DataSource]:
+    """The live RDBMS datasources of one datasources file (comments are not datasources).
+
+    Every file of the folder: see ``fakecarbon_ds.load_datasources``.
+    """
     found: list[DataSource] = []
     for ds in root.findall("./datasources/datasource"):
         cfg = ds.find("./definition[@type='RDBMS']/configuration")
@@ -210,6 +214,7 @@ def datasources(root: ET.Element) -> list[DataSource]:
                 username=_text(cfg.find("username")),
                 password=(cfg.findtext("password") or "").strip(),
                 driver=_text(cfg.find("driverClassName")),
+                file=file,
             )
         )
     return found
@@ -238,24 +243,32 @@ def usermgt_datasource(usermgt: ET.Element) -> str:
     return _text(usermgt.find("./Realm/Configuration/Property[@name='dataSource']"))
 
 
+def defined_in(sources: list[DataSource]) -> str:
+    """The datasources files read, for messages: ``master-datasources.xml`` or
+    ``any of master-datasources.xml, open-banking-datasources.xml``."""
+    files = list(dict.fromkeys(ds.file for ds in sources)) or ["master-datasources.xml"]
+    return files[0] if len(files) == 1 else "any of " + ", ".join(files)
+
+
 def check_references(
     sources: list[DataSource], usermgt: ET.Element, registry: ET.Element, ob_jndi: str = ""
 ) -> None:
-    """JNDI names used by user-mgt.xml, registry.xml (and open-banking.xml) must exist;
-    registry mounts must match."""
+    """JNDI names used by user-mgt.xml, registry.xml (and open-banking.xml) must be bound
+    by a datasource of any datasources file; registry mounts must match."""
     jndis = {ds.jndi for ds in sources}
+    where = defined_in(sources)
     if ob_jndi and ob_jndi not in jndis:
         raise BootError(
             "com.wso2.finance.open.banking.common.config.OpenBankingConfigParser",
             f"Error while initializing the Open Banking datasource: '{ob_jndi}' named in "
-            "open-banking.xml is not defined in master-datasources.xml",
+            f"open-banking.xml is not defined in {where}",
         )
     um = usermgt_datasource(usermgt)
     if um and um not in jndis:
         raise BootError(
             "org.wso2.carbon.user.core.common.DefaultRealmService",
             f"Cannot initialize the realm: datasource '{um}' named in user-mgt.xml "
-            f"is not defined in master-datasources.xml",
+            f"is not defined in {where}",
         )
     db_configs = {e.get("name", ""): e for e in registry.findall("./dbConfig")}
     for name, cfg in db_configs.items():
@@ -264,7 +277,7 @@ def check_references(
             raise BootError(
                 "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
                 f"Error in initializing the registry: dbConfig '{name}' uses datasource "
-                f"'{jndi}' which is not defined in master-datasources.xml",
+                f"'{jndi}' which is not defined in {where}",
             )
     current = _text(registry.find("./currentDBConfig"))
     if current and current not in db_configs:

@@ -14,10 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 try:  # run as bin/fakecarbon.py: the sibling modules are top-level
     from fakecarbon_checks import BootError  # type: ignore[import-not-found]
+    from fakecarbon_hosts import Resolver, UnknownHost  # type: ignore[import-not-found]
     from fakecarbon_node import ClusterConfig, Listener  # type: ignore[import-not-found]
     from fakecarbon_services import CarbonLog  # type: ignore[import-not-found]
 except ImportError:  # imported as wizard.lab.fakecarbon_net (tests)
     from wizard.lab.fakecarbon_checks import BootError
+    from wizard.lab.fakecarbon_hosts import Resolver, UnknownHost
     from wizard.lab.fakecarbon_node import ClusterConfig, Listener
     from wizard.lab.fakecarbon_services import CarbonLog
 
@@ -168,22 +170,31 @@ class ClusterAgent:
     ``WELCOME <uuid> <host:port>`` when the domain matches. Members are keyed by their
     advertised address: a join is logged once, a member that stops answering three probes
     in a row (two a second) has left, and one that comes back with a new uuid rejoins.
+    Host names (localMemberHost, members) resolve through the node's hosts file.
     """
 
     LEAVE_AFTER = 3
     PROBE_INTERVAL = 0.5
 
-    def __init__(self, cfg: ClusterConfig, log: CarbonLog) -> None:
+    def __init__(self, cfg: ClusterConfig, log: CarbonLog, resolver: Resolver) -> None:
         self.cfg = cfg
         self.log = log
+        self.resolver = resolver
         self.uuid = str(uuid.uuid4())
         self.me = f"{cfg.local_host}:{cfg.local_port}"
         self.members: dict[str, str] = {}  # advertised address -> uuid
         self._misses: dict[str, int] = {}
+        self._unknown: set[str] = set()  # member host names already warned about
         self._lock = threading.Lock()
         self._stop = threading.Event()
         try:
-            self.sock = socket.create_server((cfg.local_host, cfg.local_port))
+            local = resolver.resolve(cfg.local_host)
+        except UnknownHost as exc:
+            raise BootError(
+                _HZ, f"Could not bind the cluster member to {self.me}: {exc.java}"
+            ) from exc
+        try:
+            self.sock = socket.create_server((local, cfg.local_port))
         except OSError as exc:
             reason = "Address already in use" if exc.errno == 98 else (exc.strerror or str(exc))
             raise BootError(
@@ -251,7 +262,14 @@ class ClusterAgent:
         """The uuid of the member answering at address, or None."""
         host, port = address.rsplit(":", 1)
         try:
-            with socket.create_connection((host, int(port)), timeout=1) as conn:
+            ip = self.resolver.resolve(host)
+        except UnknownHost as exc:
+            if host not in self._unknown:
+                self._unknown.add(host)
+                self.log.warn(_HZ, f"Cannot reach the member {address}: {exc.java}")
+            return None
+        try:
+            with socket.create_connection((ip, int(port)), timeout=1) as conn:
                 conn.settimeout(3)
                 conn.sendall(f"HELLO {self.uuid} {self.cfg.domain} {self.me}\n".encode())
                 words = conn.makefile("r").readline().split()

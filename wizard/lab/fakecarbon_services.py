@@ -119,9 +119,28 @@ def _client_error(ds: DataSource, target: MysqlTarget, stderr: str) -> BootError
     )
 
 
+def unknown_host(ds: DataSource, target: MysqlTarget, java_exception: str) -> BootError:
+    """What Connector/J reports when the URL's host name does not resolve."""
+    return BootError(
+        _POOL,
+        "Unable to create initial connections of pool. "
+        "com.mysql.jdbc.exceptions.jdbc4.CommunicationsException: Communications link failure "
+        f"(datasource {ds.name}, {target.host}:{target.port}/{target.database}): "
+        "The last packet sent successfully to the server was 0 milliseconds ago. "
+        "The driver has not received any packets from the server. "
+        f"Caused by: {java_exception}",
+    )
+
+
 def _run_client(
-    ds: DataSource, target: MysqlTarget, stdin: str, timeout: float = 30.0
+    ds: DataSource,
+    target: MysqlTarget,
+    stdin: str,
+    timeout: float = 30.0,
+    address: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """Run the client against ``address`` (the URL's host resolved by the node; default:
+    the URL's host, which must then be an IP literal or a name this machine knows)."""
     client = mysql_client()
     with private_dir() as tmp:
         defaults = write_private(
@@ -129,7 +148,7 @@ def _run_client(
             "[client]\n"
             f"user={_opt_quote(ds.username)}\n"
             f"password={_opt_quote(ds.password)}\n"
-            f"host={target.host}\n"
+            f"host={address or target.host}\n"
             f"port={target.port}\n"
             "protocol=TCP\n"
             "connect-timeout=5\n",
@@ -153,19 +172,24 @@ def _run_client(
             ) from exc
 
 
-def existing_tables(ds: DataSource, target: MysqlTarget) -> set[str]:
+def existing_tables(ds: DataSource, target: MysqlTarget, address: str | None = None) -> set[str]:
     proc = _run_client(
         ds,
         target,
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE();\n",
+        address=address,
     )
     if proc.returncode != 0:
         raise _client_error(ds, target, proc.stderr)
     return {line.strip() for line in proc.stdout.splitlines() if line.strip()}
 
 
-def run_script(ds: DataSource, target: MysqlTarget, script: Path) -> None:
-    proc = _run_client(ds, target, script.read_text(encoding="utf-8"), timeout=120.0)
+def run_script(
+    ds: DataSource, target: MysqlTarget, script: Path, address: str | None = None
+) -> None:
+    proc = _run_client(
+        ds, target, script.read_text(encoding="utf-8"), timeout=120.0, address=address
+    )
     if proc.returncode != 0:
         raise BootError(
             "org.wso2.carbon.utils.dbcreator.DatabaseCreator",
@@ -179,17 +203,19 @@ def check_database(
     markers: tuple[str, ...],
     setup_script: Path | None,
     log: CarbonLog,
+    address: str | None = None,
 ) -> None:
-    """Connect as the datasource's user; the marker tables must be there (or -Dsetup makes them)."""
-    tables = existing_tables(ds, target)
+    """Connect as the datasource's user to ``address`` (the URL's host as the node resolved
+    it); the marker tables must be there (or -Dsetup makes them)."""
+    tables = existing_tables(ds, target, address)
     missing = [t for t in markers if t not in tables]
     if missing and setup_script is not None and len(missing) == len(markers):
         log.info(
             "org.wso2.carbon.utils.dbcreator.DatabaseCreator",
             f"Creating the tables of {ds.name} from {setup_script.name} (-Dsetup)",
         )
-        run_script(ds, target, setup_script)
-        tables = existing_tables(ds, target)
+        run_script(ds, target, setup_script, address)
+        tables = existing_tables(ds, target, address)
         missing = [t for t in markers if t not in tables]
     if missing:
         raise BootError(
@@ -200,7 +226,8 @@ def check_database(
         )
     log.info(
         "org.wso2.carbon.ndatasource.core.DataSourceRepository",
-        f"Datasource {ds.name} connected to {target.host}:{target.port}/{target.database}",
+        f"Datasource {ds.name} connected to {target.host}:{target.port}/{target.database}"
+        + (f" ({address})" if address and address != target.host else ""),
     )
 
 

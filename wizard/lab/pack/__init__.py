@@ -5,11 +5,21 @@ real pack (encodings, namespaces, CRLF, commented elements, dbscripts). The fake
 server (``wizard/lab/fakecarbon*.py``) is copied into its ``bin/`` and started by
 ``bin/wso2server.sh``. Key stores are made with the real ``keytool``.
 
-Flavours: ``apim`` is the API Manager 2.6.0 pack; ``ob`` is an Open Banking pack, which is
-the same pack plus ``files-ob/`` (``repository/conf/finance/open-banking.xml``, the OB
-dbscript ``dbscripts/finance/openbanking.org.uk/mysql.sql``, the OB API in-sequences under
-``repository/resources/finance/apis/``) and the H2 ``WSO2OB_DB`` datasource
-(``ob-datasource.xml``) in master-datasources.xml.
+Flavours: ``apim`` is the API Manager 2.6.0 pack; ``ob`` is an Open Banking 1.4/1.5 API
+Manager pack: the same pack with ``files-ob/`` laid over it, as a downloaded OB pack ships:
+
+- ``repository/conf/datasources/master-datasources.xml`` adds ``WSO2_COMMON_DB``
+  (``jdbc/WSO2CommonDB``), which ``user-mgt.xml`` (``dataSource``) and ``registry.xml``
+  (the ``configRegistry`` and ``governanceRegistry`` dbConfigs, mounted at
+  ``/_system/config`` and ``/_system/governance``) use;
+- ``repository/conf/datasources/open-banking-datasources.xml`` defines
+  ``WSO2_OPEN_BANKING_DB`` (``jdbc/WSO2OpenBankingDB``), the datasource that
+  ``repository/conf/finance/open-banking.xml`` names in ``DataSource/Name``;
+- the OB dbscript ``dbscripts/finance/openbanking.org.uk/mysql.sql`` and the OB API
+  in-sequences under ``repository/resources/finance/apis/``.
+
+Every datasource a pack ships is a local H2 one (``jdbc:h2:repository/database/...``),
+``metrics-datasources.xml`` (``WSO2_METRICS_DB``) included, in both flavours.
 """
 
 from __future__ import annotations
@@ -30,14 +40,17 @@ PRODUCT_DIRNAME = "wso2am-2.6.0"
 
 FILES_DIR = Path(__file__).resolve().parent / "files"
 OB_FILES_DIR = Path(__file__).resolve().parent / "files-ob"
-OB_DATASOURCE = Path(__file__).resolve().parent / "ob-datasource.xml"
 FLAVOURS = ("apim", "ob")
-MASTER_DATASOURCES = Path("repository/conf/datasources/master-datasources.xml")
+DATASOURCES_DIR = Path("repository/conf/datasources")
+MASTER_DATASOURCES = DATASOURCES_DIR / "master-datasources.xml"
+OB_DATASOURCES = DATASOURCES_DIR / "open-banking-datasources.xml"
 OB_CONF = Path("repository/conf/finance/open-banking.xml")
 LAB_DIR = Path(__file__).resolve().parent.parent
 SERVER_MODULES = (
     "fakecarbon.py",
     "fakecarbon_checks.py",
+    "fakecarbon_ds.py",
+    "fakecarbon_hosts.py",
     "fakecarbon_node.py",
     "fakecarbon_services.py",
     "fakecarbon_net.py",
@@ -189,21 +202,9 @@ def _overlay(pack_from: Path, dest: Path) -> None:
 
 
 def _add_ob_flavour(dest: Path) -> None:
-    """Lay files-ob/ over the home and define WSO2OB_DB before the last </datasources>."""
+    """Lay files-ob/ over the home: the Open Banking files, and the files of the API Manager
+    pack an OB pack ships changed (master-datasources.xml, user-mgt.xml, registry.xml)."""
     shutil.copytree(OB_FILES_DIR, dest, dirs_exist_ok=True)
-    md = dest / MASTER_DATASOURCES
-    text = md.read_bytes()
-    end = text.rfind(b"</datasources>")
-    if end >= 0:
-        end = text.rfind(b"\n", 0, end) + 1  # the start of that line
-    if end <= 0:
-        raise WizardError(
-            "master-datasources.xml has no closing </datasources>",
-            Where(file=str(md)),
-            "reinstall the pack (its files were changed)",
-        )
-    fragment = OB_DATASOURCE.read_bytes()
-    md.write_bytes(text[:end] + fragment + text[end:])
 
 
 def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
@@ -227,9 +228,9 @@ def install_pack(
 
     ``keystores`` is a folder made by :func:`make_stock_keystores`. ``pack_from`` is a
     real product home whose conf, site.json, event publishers, dbscripts and key stores
-    are laid over ours (never its bin/). An existing home at ``dest`` is replaced.
-    ``flavour`` is ``apim`` (API Manager 2.6.0) or ``ob`` (Open Banking: the same plus
-    the OB files, see the module docstring).
+    are laid over ours, the OB files included (never its bin/). An existing home at
+    ``dest`` is replaced. ``flavour`` is ``apim`` (API Manager 2.6.0) or ``ob`` (Open
+    Banking: the same with files-ob/ laid over it, see the module docstring).
     """
     dest = Path(dest)
     if flavour not in FLAVOURS:
@@ -257,7 +258,9 @@ def install_pack(
     security.mkdir(parents=True, exist_ok=True)
     for name in (KEYSTORE_NAME, TRUSTSTORE_NAME):
         shutil.copyfile(keystores / name, security / name)
-    if pack_from is not None:
+    if flavour == "ob":
+        _add_ob_flavour(dest)
+    if pack_from is not None:  # a real pack's files beat ours (an OB pack's too)
         if not pack_from.is_dir():
             raise WizardError(
                 "the product pack to overlay is not a folder",
@@ -265,8 +268,6 @@ def install_pack(
                 "give the folder of an unpacked wso2am-2.6.0",
             )
         _overlay(pack_from, dest)
-    if flavour == "ob":
-        _add_ob_flavour(dest)
     for module in SERVER_MODULES:
         shutil.copyfile(LAB_DIR / module, dest / "bin" / module)
     (dest / "bin" / "fakecarbon.conf").write_text(

@@ -19,6 +19,7 @@ from typing import Any
 
 from wizard.errors import step_failed
 from wizard.lab import addresses, labfile, mariadb, nginx, sshd, users
+from wizard.lab.fakecarbon_hosts import HOSTS_FILE_ENV
 from wizard.lab.hostenv import env_file_text, find_java_home
 
 DRIVER_JAR = "mysql-connector-java-5.1.49.jar"
@@ -112,6 +113,8 @@ def build(
                     "CARBON_BIND_ADDRESS": addr,
                     "CARBON_NODE_NAME": name,
                     "CARBON_FAKE_BOOT_DELAY": f"{boot_delay:g}",
+                    # the node resolves host names through this host's own hosts file
+                    HOSTS_FILE_ENV: str(home_dir / HOSTS_FILE),
                 }
                 auth = _prepare_home(home_dir, user, client_pub, env)
                 files.config.write_text(

@@ -3,6 +3,11 @@
 Two ways in, both written by ``lab up``: sshd's ``SetEnv`` (every SSH command gets
 them, no shell start-up file needed) and ``~/.carbon-env`` (its path is ``env_file``
 in lab.json), which the wizard can source: ``. ~/.carbon-env && bin/wso2server.sh start``.
+
+``CARBON_HOSTS_FILE`` is the host's own hosts file (``etc-hosts`` next to its homes, the
+file the wizard's hosts_entry steps edit: the lab hosts share this machine's /etc/hosts,
+which the lab never touches). The fake node resolves host names through it only
+(wizard/lab/fakecarbon_hosts.py), as a real node resolves through its /etc/hosts.
 """
 
 from __future__ import annotations

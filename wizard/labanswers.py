@@ -5,11 +5,22 @@ assigned to the lab hosts round-robin, with port offsets and Hazelcast member po
 chosen so that nodes sharing a host do not collide. Secrets are ``file:`` references:
 the DB admin password is the lab's own file, the others are files under
 ``<lab dir>/secrets/`` that the lab creates with :func:`lab_secret_files`.
+
+Names are an admin's, not bare addresses: the load balancer serves a public host name
+(``apim.<lab>.test``, ``lb.ip`` is the NGINX address) and the database is reached by an
+alias (``db.host`` = ``db.host_alias`` = ``mysql.<lab>.test``, ``db.ip`` the lab DB's
+address) wherever the pattern writes that alias into the nodes' hosts files; distributed
+nodes get host names too. ``<lab>`` is the lab directory's name, so several labs coexist,
+under the reserved ``.test`` TLD (RFC 6761), so no name ever resolves through this
+machine's DNS or /etc/hosts: only the lab hosts' own hosts files (``etc-hosts``, edited by
+the wizard's hosts_entry steps) know them, and the wizard reaches them by address
+(``connect_host``, the probe's ``lb.ip``).
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 import secrets as _secrets
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +37,41 @@ SECRET_NAMES = ("db-app", "carbon-admin", "keystore", "truststore")
 # Options the lab sets whatever their default. lb_websocket: NGINX would listen on the
 # fixed WebSocket port 9099 (not shifted by any offset), which another lab or node on
 # this machine may hold already; the lab's NGINX listens only on the ports it picked.
-LAB_OPTIONS: dict[str, Any] = {"km_current_endpoint": "localhost:9443"}  # in the OB pack's in-sequences
+LAB_OPTIONS: dict[str, Any] = {
+    "km_current_endpoint": "localhost:9443"
+}  # in the OB pack's in-sequences
+
+
+LAB_TLD = "test"  # reserved (RFC 6761): never delegated, never resolves through DNS
+
+
+def lab_domain(lab: dict[str, Any]) -> str:
+    """The DNS domain of the lab's names: its directory's name under ``.test``, e.g.
+    ``cw-lab-x1y2.test`` for /tmp/cw-lab-x1y2 (unique per lab, so labs coexist)."""
+    base = posixpath.basename(str(lab["dir"]).rstrip("/")).lower()
+    label = re.sub(r"[^a-z0-9-]+", "-", base).strip("-")[:63].strip("-")
+    return f"{label or 'cw-lab'}.{LAB_TLD}"
+
+
+def lab_names(lab: dict[str, Any]) -> dict[str, str]:
+    """The lab's public names: ``lb`` (the NGINX host name) and ``db`` (the DB alias)."""
+    domain = lab_domain(lab)
+    return {"lb": f"apim.{domain}", "db": f"mysql.{domain}"}
+
+
+def _hosts_lines(pattern: Pattern) -> str:
+    return " ".join(str(e.value) for e in pattern.edits if e.op == "hosts")
+
+
+def maps_db_alias(pattern: Pattern) -> bool:
+    """Whether the pattern writes ``db.host_alias`` into the nodes' hosts files (only then
+    can the nodes reach the database by that name)."""
+    return "db.host_alias" in _hosts_lines(pattern)
+
+
+def maps_node_names(pattern: Pattern) -> bool:
+    """Whether the pattern writes every node's host name into the nodes' hosts files."""
+    return "n.hostname" in _hosts_lines(pattern)
 
 
 def secret_path(lab: dict[str, Any], name: str) -> str:
@@ -127,7 +172,14 @@ def answers_dict(lab: dict[str, Any], pattern_id: str, db_prefix: str = "") -> d
     pattern = load_pattern(pattern_id)
     nodes = lab_nodes(lab, pattern_id)
     db = lab["db"]
+    names = lab_names(lab)
     user_hosts = list(dict.fromkeys([db["host"], *(n["address"] for n in nodes)]))
+    # the nodes reach the DB by its alias where the pattern maps it in their hosts files
+    db_host = {"host": db["host"]}
+    if maps_db_alias(pattern):
+        db_host = {"host": names["db"], "host_alias": names["db"], "ip": db["host"]}
+    # nodes known by name too where the pattern maps them (G004: keymanager.<domain>, ...)
+    named_nodes = maps_node_names(pattern)
     answers: dict[str, Any] = {
         "pattern": pattern_id,
         "product": {
@@ -137,7 +189,7 @@ def answers_dict(lab: dict[str, Any], pattern_id: str, db_prefix: str = "") -> d
             "driver_jar": lab["driver_jar"],
         },
         "db": {
-            "host": db["host"],
+            **db_host,
             "port": db["port"],
             "admin_user": db["admin_user"],
             "admin_password": f"file:{db['password_file']}",
@@ -156,6 +208,7 @@ def answers_dict(lab: dict[str, Any], pattern_id: str, db_prefix: str = "") -> d
                 "address": n["address"],
                 "home": n["home"],
                 "offset": n["offset"],
+                **({"hostname": f"{n['name']}.{lab_domain(lab)}"} if named_nodes else {}),
                 "member_port": n["member_port"],
                 "hosts_file": n["hosts_file"],
                 "ssh": _ssh(n["ssh"]),
@@ -173,7 +226,8 @@ def answers_dict(lab: dict[str, Any], pattern_id: str, db_prefix: str = "") -> d
         answers["lb"] = {
             "name": "lb",
             "address": nginx["address"],
-            "hostname": nginx["address"],
+            "hostname": names["lb"],
+            "ip": nginx["address"],  # what clients reach the name at (the nodes' hosts files)
             "listen_address": nginx["address"],  # several labs share this machine
             "https_port": nginx["https_port"],
             "http_port": nginx["http_port"],

@@ -53,8 +53,11 @@ def test_db(draft: Draft, ask: Ask | None = None) -> str:
     ref = str(db.get("admin_password") or "")
     password = resolve(ref, "db.admin_password", draft.prompter(ask))
     tls = (db.get("tls") or {}).get("mode", "disabled")
+    host, alias, ip = db.get("host"), db.get("host_alias"), db.get("ip")
+    # the rule of context.connect_host: a host that is the alias only the nodes' hosts
+    # files know is reached at db.ip from here
     conn = MySQL(
-        str(db.get("host")),
+        str(ip if ip and alias and host == alias else host),
         int(db.get("port") or 3306),
         str(db.get("admin_user") or "root"),
         password,

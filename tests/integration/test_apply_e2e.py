@@ -1,5 +1,6 @@
 """End to end on a lab of its own: `carbon-wizard apply` headless from stock homes to
-running nodes, then a second apply that changes nothing."""
+running nodes, then a second apply that changes nothing. The lab answers reach the DB by
+an alias only the node's own hosts file knows (written by the hosts_entry step)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from wizard.labanswers import answers_for_lab, lab_nodes
+from wizard.labanswers import answers_for_lab, lab_names, lab_nodes
 from wizard.steps.nodes import http_status
 
 pytestmark = pytest.mark.lab
@@ -47,6 +49,9 @@ def _apply(answers: Path, sessions: Path, *extra: str) -> subprocess.CompletedPr
     )
 
 
+BLOCK = "carbon-wizard apim-all-in-one"  # the managed block of the pattern
+
+
 def _https_ok(address: str, port: int) -> bool:
     return http_status(f"https://{address}:{port}/carbon/admin/login.jsp") == 200
 
@@ -76,6 +81,16 @@ def test_apim_all_in_one_files_only_then_full_then_idempotent(
         node = lab_nodes(e2e_lab, pattern)[0]
         carbon = Path(node["home"]) / "repository/conf/datasources/master-datasources.xml"
         assert b"e2eaio_" in carbon.read_bytes()
+        # the node's own hosts file maps the DB alias of the JDBC URLs (hosts_entry step)
+        db = yaml.safe_load(answers.read_text())["db"]
+        alias = lab_names(e2e_lab)["db"]
+        assert db["host"] == db["host_alias"] == alias and db["ip"] == e2e_lab["db"]["host"]
+        assert f"jdbc:mysql://{alias}:".encode() in carbon.read_bytes()
+        hosts_file = Path(node["hosts_file"])
+        lines = hosts_file.read_text().splitlines()
+        begin = lines.index(f"# BEGIN {BLOCK}")
+        assert lines[begin + 1 : begin + 3] == [f"{db['ip']} {alias}", f"# END {BLOCK}"]
+        assert "127.0.0.1\tlocalhost" in lines  # the host's own lines stay
 
         # everything: databases, scripts, driver, start, readiness
         full = _apply(answers, sessions, "--json")
@@ -85,11 +100,18 @@ def test_apim_all_in_one_files_only_then_full_then_idempotent(
         assert states, full.stdout
         assert all(s in ("changed", "unchanged") for s in states.values()), states
         assert _https_ok(node["address"], 9443 + node["offset"])
+        # the node reached the DB by the alias its hosts file maps (the file phase wrote it)
+        assert states["node:hosts_entry"] == "unchanged"
+        log = (Path(node["home"]) / "repository/logs/wso2carbon.log").read_text()
+        port = e2e_lab["db"]["port"]
+        assert f"Datasource WSO2AM_DB connected to {alias}:{port}/e2eaio_" in log
+        before = hosts_file.read_bytes()
 
         # a re-run of a finished setup changes nothing
         again = _apply(answers, sessions)
         assert again.returncode == 0, again.stdout + again.stderr
         assert "0 changed" in again.stdout and " 0 failed" in again.stdout
+        assert hosts_file.read_bytes() == before
     finally:
         _stop_nodes(e2e_lab, pattern)
 

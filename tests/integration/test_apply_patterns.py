@@ -3,6 +3,9 @@ from stock homes to ready nodes behind the lab NGINX, then a re-run that changes
 
 (apim-all-in-one is covered by test_apply_e2e.py.) Before each pattern the lab's homes are
 put back to fresh packs (``labctl.reset_homes``), so every pattern starts from stock.
+The lab answers use names (the LB's ``apim.<lab>.test``, the DB alias, distributed node
+names) that only the lab hosts' own hosts files know: the runs go through the
+``hosts_entry`` steps, and the nodes resolve through those files.
 """
 
 from __future__ import annotations
@@ -10,18 +13,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from wizard.catalog import load_pattern
-from wizard.labanswers import answers_for_lab, lab_nodes
+from wizard.labanswers import answers_for_lab, lab_nodes, maps_db_alias
+from wizard.steps.nodes import http_get
 
 pytestmark = pytest.mark.lab
 
@@ -45,12 +48,30 @@ def _apply(answers: Path, sessions: Path, *extra: str) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-def _get(url: str) -> tuple[int, dict[str, str]]:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:
-        return resp.status, dict(resp.headers.items())
+def _get(url: str, resolve: dict[str, str] | None = None) -> tuple[int, dict[str, str]]:
+    got = http_get(url, resolve=resolve, timeout=5)
+    assert got is not None, f"{url} does not answer"
+    return got
+
+
+def managed_block(path: Path, pattern: str) -> list[str]:
+    """The lines of the wizard's managed block for ``pattern`` in a hosts file."""
+    lines = path.read_text().splitlines()
+    begin, end = f"# BEGIN carbon-wizard {pattern}", f"# END carbon-wizard {pattern}"
+    assert lines.count(begin) == 1 and lines.count(end) == 1, path.read_text()
+    return lines[lines.index(begin) + 1 : lines.index(end)]
+
+
+def expected_hosts_lines(answers: dict[str, Any], pattern: str) -> set[str]:
+    """What each node's hosts file must map: the DB alias, the LB's name, node names."""
+    db, lb = answers["db"], answers.get("lb")
+    want = set()
+    if db.get("host_alias"):
+        want.add(f"{db['ip']} {db['host_alias']}")
+    if lb and pattern != "apim-distributed":  # G004 maps node names, not the LB's
+        want.add(f"{lb['ip']} {lb['hostname']}")
+    want |= {f"{n['address']} {n['hostname']}" for n in answers["nodes"] if n.get("hostname")}
+    return want
 
 
 def _summary(text: str) -> dict[str, int]:
@@ -76,6 +97,12 @@ def test_pattern_runs_to_ready_nodes_then_changes_nothing(
     answers = tmp_path / "answers.yaml"
     prefix = "p" + re.sub(r"[^a-z]", "", pattern)[:10] + "_"
     answers.write_text(answers_for_lab(lab, pattern, db_prefix=prefix))
+    data = yaml.safe_load(answers.read_text())
+    if maps_db_alias(load_pattern(pattern)):  # the nodes reach the DB by an alias
+        assert data["db"]["host"] == data["db"]["host_alias"] != data["db"]["ip"]
+    if "lb" in data:  # clients reach the LB by a name
+        assert data["lb"]["hostname"].endswith(".test")
+        assert data["lb"]["ip"] == lab["nginx"]["address"]
     sessions = tmp_path / "sessions"
 
     started = time.monotonic()
@@ -94,17 +121,36 @@ def test_pattern_runs_to_ready_nodes_then_changes_nothing(
         assert headers["X-Carbon-Node"] == node["host"]
         assert headers["X-Carbon-Port"] == str(9443 + node["offset"])
         assert Path(node["home"], "wso2carbon.pid").is_file()
-    # through the lab's NGINX, a request reaches one of the pattern's nodes
+    # every node's own hosts file maps the names of the answers, in the pattern's block
+    want = expected_hosts_lines(data, pattern)
+    assert want, pattern
+    hosts_files = {Path(node["hosts_file"]) for node in nodes}
+    for path in hosts_files:
+        assert set(managed_block(path, pattern)) == want, path
+    hosts_text = {path: path.read_bytes() for path in hosts_files}
+    # through the lab's NGINX, a request for the LB's name reaches one of the pattern's nodes
     if load_pattern(pattern).lb_role:
-        ng = lab["nginx"]
-        status, headers = _get(f"https://{ng['address']}:{ng['https_port']}/carbon/")
+        ng, name = lab["nginx"], data["lb"]["hostname"]
+        url = f"https://{name}:{ng['https_port']}/carbon/"
+        status, headers = _get(url, resolve={name: data["lb"]["ip"]})
         assert status == 200
         assert headers["X-Carbon-Node"] in {n["host"] for n in nodes}
         ports = {str(p + n["offset"]) for n in nodes for p in (9443, 8243)}
         assert headers["X-Carbon-Port"] in ports
+    # the nodes reached the DB by the host of their JDBC URLs (the alias: at db.ip)
+    db = data["db"]
+    via = rf" \({re.escape(db['ip'])}\)" if db.get("host_alias") else ""
+    want_db = rf"connected to {re.escape(db['host'])}:{lab['db']['port']}/{prefix}\w+{via}$"
+    connected = [
+        line
+        for node in nodes
+        for line in Path(node["home"], "repository/logs/wso2carbon.log").read_text().splitlines()
+        if "{org.wso2.carbon.ndatasource.core.DataSourceRepository} - Datasource " in line
+    ]
+    assert connected and all(re.search(want_db, line) for line in connected), connected
     if pattern == "ob-apim-cluster":  # the OB datasource was moved to MySQL and checked
         log = Path(nodes[0]["home"], "repository/logs/wso2carbon.log").read_text()
-        assert f"Datasource WSO2OB_DB connected to 127.0.0.1:{lab['db']['port']}/{prefix}" in log
+        assert re.search(rf"Datasource \w+ connected to \S+/{prefix}openbank_openbankingdb", log)
 
     started = time.monotonic()
     again = _apply(answers, sessions)
@@ -113,6 +159,7 @@ def test_pattern_runs_to_ready_nodes_then_changes_nothing(
     counts = _summary(again.stdout)
     assert counts["changed"] == 0 and counts["failed"] == 0, again.stdout[-4000:]
     assert counts["unchanged"] == len(states)
+    assert {path: path.read_bytes() for path in hosts_files} == hosts_text  # left as they were
     print(
         f"\n{pattern}: first apply {first_secs:.1f}s "
         f"({sum(s == 'changed' for s in states.values())} changed, "

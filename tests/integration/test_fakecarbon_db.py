@@ -145,11 +145,13 @@ def make_home(
     user: str,
     password: str = DS_PASSWORD,
     port: int | None = None,
+    host: str | None = None,
 ) -> Path:
-    """A home whose WSO2AM_DB and a new WSO2UM_DB (user-mgt.xml) are MariaDB databases."""
+    """A home whose WSO2AM_DB and a new WSO2UM_DB (user-mgt.xml) are MariaDB databases
+    (at ``host`` in the JDBC URLs, default the lab DB's address)."""
     home = pack.install_pack(tmp_path / pack.PRODUCT_DIRNAME, keystores=keystores)
     pack.make_driver_jar(home / "repository" / "components" / "lib")
-    base = f"jdbc:mysql://{db['host']}:{port or db['port']}"
+    base = f"jdbc:mysql://{host or db['host']}:{port or db['port']}"
     md = home / "repository/conf/datasources/master-datasources.xml"
     text = md.read_text()
     start = text.index("<datasource>\n            <name>WSO2AM_DB</name>")
@@ -167,7 +169,9 @@ def make_home(
     return home
 
 
-def run_server(home: Path, lab: dict[str, Any], offset: int, *args: str) -> subprocess.Popen[str]:
+def run_server(
+    home: Path, lab: dict[str, Any], offset: int, *args: str, hosts_file: Path | None = None
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARBON_", "FAKECARBON_"))}
     env.update(
         JAVA_HOME=str(java_home(lab)),
@@ -175,6 +179,8 @@ def run_server(home: Path, lab: dict[str, Any], offset: int, *args: str) -> subp
         CARBON_NODE_NAME="db-node",
         CARBON_FAKE_BOOT_DELAY="0.3",
     )
+    if hosts_file is not None:  # the node's own hosts file, as a lab host gives it
+        env["CARBON_HOSTS_FILE"] = str(hosts_file)
     return subprocess.Popen(
         [str(home / "bin/wso2server.sh"), f"-DportOffset={offset}", *args],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
@@ -315,6 +321,36 @@ def test_unreachable_database_is_a_communications_link_failure(tmp_path, lab, db
         )  # fmt: skip
         text = refuses(home, run_server(home, lab, 735))
     assert "Communications link failure" in text
+
+
+def test_the_db_alias_resolves_through_the_nodes_hosts_file_only(
+    tmp_path, lab, db, databases, keystores
+):
+    """Like a real node: the JDBC URLs name the DB by an alias that only the node's hosts
+    file maps (never this machine's resolver: the .test TLD resolves nowhere)."""
+    alias = f"mysql.cw-fc-{uuid.uuid4().hex[:8]}.test"
+    home = make_home(
+        tmp_path, keystores, db, am_db=databases["am"], um_db=databases["reg"],
+        user=databases["user"], host=alias,
+    )  # fmt: skip
+    hosts = tmp_path / "etc-hosts"
+    hosts.write_text(f"127.0.0.1\tlocalhost\n{db['host']} {alias}\n")
+    text = boots(home, run_server(home, lab, free_offset(), hosts_file=hosts))
+    at = f"{alias}:{db['port']}"
+    assert f"Datasource WSO2AM_DB connected to {at}/{databases['am']} ({db['host']})" in text
+    assert f"Datasource WSO2UM_DB connected to {at}/{databases['reg']} ({db['host']})" in text
+    # the alias missing from the node's hosts file: the boot fails as Connector/J does
+    hosts.write_text("127.0.0.1\tlocalhost\n")
+    (home / LOG).unlink()
+    text = refuses(home, run_server(home, lab, 736, hosts_file=hosts))
+    errors = [line for line in text.splitlines() if " ERROR " in line]
+    assert errors, text
+    assert (
+        "CommunicationsException: Communications link failure (datasource WSO2AM_DB, " in errors[0]
+    )
+    assert errors[0].endswith(
+        f"Caused by: java.net.UnknownHostException: {alias}: Name or service not known"
+    )
 
 
 def test_setup_flag_creates_the_tables(tmp_path, lab, db, databases, keystores):

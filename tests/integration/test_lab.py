@@ -44,12 +44,15 @@ def test_each_host_is_its_own_user_with_its_product_home(lab, lab_ssh) -> None:
         rc, out, _ = run(
             client,
             f"id -un; test -x {host['home']}/bin/wso2server.sh && echo home-ok; "
-            'echo "$JAVA_HOME|$CARBON_BIND_ADDRESS"',
+            'echo "$JAVA_HOME|$CARBON_BIND_ADDRESS|$CARBON_HOSTS_FILE"',
         )
         assert rc == 0
         user, home_ok, env = out.split()
         assert home_ok == "home-ok"
-        assert env == f"{lab['java_home']}|{host['address']}"
+        # the product resolves host names through the host's own hosts file
+        hosts_file = str(Path(host["home"]).parent / "etc-hosts")
+        assert env == f"{lab['java_home']}|{host['address']}|{hosts_file}"
+        assert f"export CARBON_HOSTS_FILE={hosts_file}" in Path(host["env_file"]).read_text()
         if os.geteuid() == 0:
             # cwlab<octet>, or cwlab<octet>-N when another lab on this machine has that name
             assert user == host["user"]
@@ -304,6 +307,10 @@ def test_answers_files_point_at_this_lab(lab) -> None:
         assert answers["pattern"] == pattern
         text = Path(path).read_text()
         assert lab["hosts"][0]["address"] in text and lab["db"]["password_file"] in text
+        if "lb" in answers:  # names an admin would use, under the reserved .test TLD
+            name = Path(lab["dir"]).name.lower().replace("_", "-")
+            assert answers["lb"]["hostname"] == f"apim.{name}.test"
+            assert answers["lb"]["ip"] == lab["nginx"]["address"]
         for ref in {w[5:] for w in text.split() if w.startswith("file:")}:
             assert Path(ref).stat().st_mode & 0o777 == 0o600, ref
 

@@ -29,6 +29,7 @@ class Outcome:
     satisfied: bool
     message: str = ""
     diff: str = ""
+    notes: list[str] = field(default_factory=list)  # found and left as is, for the admin
 
 
 def _no_transport(host: str) -> Any:
@@ -72,6 +73,7 @@ class Event:
     message: str = ""
     diff: str = ""
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -222,7 +224,7 @@ class Executor:
                         exit_code=EXIT_STEP_FAILED,
                     )
                 message = applied.message if applied and applied.message else "changed"
-                state, outcome = "changed", Outcome(True, message, before.diff)
+                state, outcome = "changed", Outcome(True, message, before.diff, before.notes)
         except WizardError as exc:
             seconds = time.monotonic() - start
             self._journal("failed", step, message=exc.render(), seconds=seconds)
@@ -240,7 +242,7 @@ class Executor:
         seconds = time.monotonic() - start
         if not self.ctx.check_mode:
             self._journal("done", step, outcome=state, message=outcome.message, seconds=seconds)
-        self._emit(step, state, outcome.message, outcome.diff, seconds)
+        self._emit(step, state, outcome.message, outcome.diff, seconds, outcome.notes)
         return state
 
     def _journal(self, event: str, step: Step, **kw: Any) -> None:
@@ -249,6 +251,21 @@ class Executor:
         self.journal.append(Entry(event, step.id, step.host, step.kind, step.fingerprint, **kw))
 
     def _emit(
-        self, step: Step, state: str, message: str = "", diff: str = "", seconds: float = 0.0
+        self,
+        step: Step,
+        state: str,
+        message: str = "",
+        diff: str = "",
+        seconds: float = 0.0,
+        notes: list[str] | None = None,
     ) -> None:
-        self.on_event(Event(step, state, redact(message), redact(diff), seconds))
+        self.on_event(
+            Event(
+                step,
+                state,
+                redact(message),
+                redact(diff),
+                seconds,
+                [redact(n) for n in notes or []],
+            )
+        )

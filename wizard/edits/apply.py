@@ -73,7 +73,9 @@ def _one_by_one(doc: XmlDoc, edits: list[Edit]) -> tuple[XmlDoc, list[EditOutcom
         new = doc.serialize(change.patches) if change.patches else doc.data
         changed = new != doc.data
         outcomes.append(
-            EditOutcome(edit, changed, change.detail, change.line, tuple(change.masked))
+            EditOutcome(
+                edit, changed, change.detail, change.line, tuple(change.masked), change.note
+            )
         )
         if changed:  # re-parse: the result must be XML, and the next edit sees it
             doc = _reparse(new, doc)
@@ -81,7 +83,7 @@ def _one_by_one(doc: XmlDoc, edits: list[Edit]) -> tuple[XmlDoc, list[EditOutcom
 
 
 # Ops that only read the file: they see every edit before them.
-_OBSERVERS = frozenset({"verify"})
+_OBSERVERS = frozenset({"verify", "expect"})
 
 
 def _batched(
@@ -126,7 +128,9 @@ def _batched(
             change = xmlops.OPS[edit.op](doc, edit)
             live = [p for p in change.patches if p.new != doc.text[p.start : p.end]]
         outcomes.append(
-            EditOutcome(edit, bool(live), change.detail, change.line, tuple(change.masked))
+            EditOutcome(
+                edit, bool(live), change.detail, change.line, tuple(change.masked), change.note
+            )
         )
         if live:
             pending.extend(live)

@@ -9,7 +9,7 @@ from typing import Any
 from wizard.errors import bad_input
 from wizard.secrets import Secret
 
-XML_OPS = frozenset({"set", "attr", "ins", "upsert", "add", "repl", "verify"})
+XML_OPS = frozenset({"set", "attr", "ins", "upsert", "add", "repl", "verify", "expect"})
 TEXT_OPS = frozenset({"json", "prop", "hosts", "replace_text"})
 OPS = XML_OPS | TEXT_OPS
 
@@ -36,7 +36,9 @@ class Edit:
     parent: str | None = None
     match: str | None = None
     secret: bool = False
-    optional: bool = False  # set/attr/verify: a locator that finds nothing is reported, not an error
+    optional: bool = (
+        False  # set/attr/verify: a locator that finds nothing is reported, not an error
+    )
 
     def __post_init__(self) -> None:
         if self.op not in OPS:
@@ -93,6 +95,7 @@ class EditOutcome:
     detail: str
     line: int | None = None
     masked: tuple[str, ...] = ()
+    note: str = ""  # something the admin should know, left as is (``expect``)
 
 
 @dataclass
@@ -108,6 +111,10 @@ class EditResult:
     @property
     def changed(self) -> bool:
         return self.content != self.before
+
+    def notes(self) -> list[str]:
+        """What the edits found and left as is (``expect``), one line each."""
+        return [(f"line {o.line}: " if o.line else "") + o.note for o in self.outcomes if o.note]
 
     def masked_values(self) -> list[str]:
         """Values to mask in diffs on top of what ``wizard.secrets.redact`` knows."""

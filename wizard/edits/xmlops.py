@@ -1,4 +1,5 @@
-"""The XML ops of the catalog: set, attr, ins, upsert, add, repl, verify (and read-back)."""
+"""The XML ops of the catalog: set, attr, ins, upsert, add, repl, verify, expect (and
+read-back)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class Change:
     detail: str = "unchanged"
     line: int | None = None
     masked: list[str] = field(default_factory=list)
+    note: str = ""
 
 
 def _line(doc: XmlDoc, el: etree._Element) -> int | None:
@@ -348,6 +350,49 @@ def op_verify(doc: XmlDoc, edit: Edit) -> Change:
     return Change([], "as expected", line, [expected] if edit.secret else [])
 
 
+def _accepted(edit: Edit) -> list[str]:
+    values = edit.value if isinstance(edit.value, list | tuple) else [edit.value]
+    return [plain(v).strip() for v in values]
+
+
+def op_expect(doc: XmlDoc, edit: Edit) -> Change:
+    """A value the guides leave as it is: never an error, never a write. When the file
+    holds something else (or nothing), the outcome carries a note for the admin."""
+    want = _accepted(edit)
+    shown = " or ".join(MASK if edit.secret else repr(w) for w in want)
+    found = evaluate(doc, edit.locator)
+    if not found:
+        return Change(
+            [],
+            "not present",
+            None,
+            note=f"{edit.locator} is not present (the guides expect {shown}); left as is",
+        )
+    if len(found) > 1:
+        return Change(
+            [],
+            "several",
+            None,
+            note=f"{edit.locator} matches {len(found)} "
+            f"elements (the guides expect one, {shown}); left as is",
+        )
+    node = found[0]
+    if isinstance(node, etree._Element):
+        actual, line = leaf_text(node), _line(doc, node)
+        hide = edit.secret or secretish(etree.QName(node).localname)
+    else:
+        actual, line, hide = str(node), None, edit.secret
+    if actual.strip() in want:
+        return Change([], "as expected", line)
+    was = MASK if hide else repr(actual.strip())
+    return Change(
+        [],
+        "differs",
+        line,
+        note=f"{edit.locator} is {was} (the guides expect {MASK if hide else shown}); left as is",
+    )
+
+
 OPS: dict[str, Callable[[XmlDoc, Edit], Change]] = {
     "set": op_set,
     "attr": op_attr,
@@ -356,12 +401,13 @@ OPS: dict[str, Callable[[XmlDoc, Edit], Change]] = {
     "add": op_add,
     "repl": op_repl,
     "verify": op_verify,
+    "expect": op_expect,
 }
 
 
 def reads_back(doc: XmlDoc, edit: Edit) -> bool:
     """After writing: does the re-parsed file hold what ``edit`` asked for?"""
-    if edit.op == "verify":
+    if edit.op in ("verify", "expect"):
         return True
     if edit.op == "set":
         return leaf_text(one(doc, edit.locator)) == _scalar(edit)

@@ -148,11 +148,12 @@ class FileEditHandler:
         if step.inputs.get("glob"):
             return globedit.check(step, ctx)
         result, created = self._compute(step, ctx)
+        notes = result.notes()
         if not result.changed:
-            return Outcome(True, "unchanged")
+            return Outcome(True, "unchanged", notes=notes)
         what = "would create" if created else "would change"
         n = sum(1 for o in result.outcomes if o.changed)
-        return Outcome(False, f"{what} {step.inputs['path']} ({n} edits)", result.diff())
+        return Outcome(False, f"{what} {step.inputs['path']} ({n} edits)", result.diff(), notes)
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):

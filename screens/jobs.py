@@ -116,7 +116,7 @@ def _runner(draft: Draft, session: Session, ask: Ask | None, plan: Plan, answers
     return Runner(answers, plan, session, prompter=draft.prompter(ask))
 
 
-def prepare(draft: Draft, session: Session) -> tuple[Answers, Plan]:
+def prepare(draft: Draft, session: Session) -> tuple[Answers, Pattern, Plan]:
     """Validate, plan, and save answers and plan into the session (like ``apply``)."""
     answers, pattern = validated(draft)
     plan = make_plan(answers, pattern)
@@ -124,22 +124,33 @@ def prepare(draft: Draft, session: Session) -> tuple[Answers, Plan]:
         session.save_answers(draft.yaml())
         session.save_plan(plan.to_json())
         session.save_meta(state="planned", pattern=pattern.id, hosts=plan.hosts())
-    return answers, plan
+    return answers, pattern, plan
+
+
+def _survey(runner: Runner, pattern: Pattern, session: Session) -> Plan:
+    """The plan made against what the homes hold (read once the host keys are trusted)."""
+    plan = runner.survey(pattern)
+    with SESSION_WRITES:
+        session.save_plan(plan.to_json())
+    return plan
 
 
 def review(draft: Draft, session: Session, confirm: Confirm, ask: Ask | None = None) -> Review:
     """The plan grouped by host, and the file diffs of a --check run (changes nothing)."""
-    answers, plan = prepare(draft, session)
+    answers, pattern, plan = prepare(draft, session)
     runner = _runner(draft, session, ask, plan, answers)
     diffs: list[tuple[str, str, str]] = []
+    notes: list[str] = []
 
     def collect(e: Event) -> None:
         if e.diff and e.state in ("would-change", "changed"):
             diffs.append((e.step.host, e.step.id, e.diff))
+        notes.extend(f"  note: {e.step.host} {e.step.inputs.get('file', '')}: {n}" for n in e.notes)
 
     try:
         runner.secrets.resolve_all(plan)
         runner.verify_host_keys(confirm=confirm)
+        plan = _survey(runner, pattern, session)
         summary = runner.execute(
             all_handlers(),
             selected=select_steps(plan, only=REVIEW_KINDS),
@@ -148,7 +159,10 @@ def review(draft: Draft, session: Session, confirm: Confirm, ask: Ask | None = N
         )
     finally:
         runner.close()
-    return Review(plan, plan.render_text(), diffs, summary)
+    text = plan.render_text()
+    if notes:
+        text += "\nFound on the hosts and left as is:\n" + "\n".join(notes) + "\n"
+    return Review(plan, text, diffs, summary)
 
 
 @dataclass
@@ -194,7 +208,7 @@ def run(
     shown to ``confirm_drift`` first: no raises :class:`DriftDeclined` before any write.
     ``keep_waiting`` is asked when a node is alive but not ready at its start deadline.
     """
-    answers, plan = prepare(draft, session)
+    answers, pattern, plan = prepare(draft, session)
     runner = _runner(draft, session, ask, plan, answers)
     if start_timeout:
         runner.resources["wait_timeout"] = start_timeout
@@ -216,6 +230,7 @@ def run(
     try:
         runner.secrets.resolve_all(plan)
         runner.verify_host_keys(confirm=confirm)
+        _survey(runner, pattern, session)
         drift = drifted(runner) if confirm_drift is not None else []
         if drift and not confirm_drift(drift):  # type: ignore[misc]
             raise DriftDeclined(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.answers import load_answers
+from wizard.catalog.model import Pattern
 from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, WizardError, bad_input
 from wizard.executor import Event, Executor, Summary, select_steps
 from wizard.plan import STEP_KINDS, Plan
@@ -90,6 +91,8 @@ class Printer:
             }
             if e.diff and self.show_diffs:
                 data["diff"] = e.diff
+            if e.notes:
+                data["notes"] = e.notes
             self._out(json.dumps(data))
             return
         if e.state == "running":
@@ -102,6 +105,8 @@ class Printer:
             line += "\n" + "\n".join("    " + x for x in e.message.splitlines()[1:])
         if e.diff and self.show_diffs:
             line += "\n" + e.diff.rstrip("\n")
+        for n in e.notes:
+            line += f"\n    note: {n}"
         self._out(line)
 
     def note(self, text: str) -> None:
@@ -123,7 +128,7 @@ def _apply(args: argparse.Namespace) -> int:
     session.save_answers(answers_file.read_text(encoding="utf-8"))
     session.save_plan(plan.to_json())
     session.save_meta(state="planned")
-    return _run(args, session, plan, answers, resume=False)
+    return _run(args, session, plan, answers, pattern, resume=False)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -137,10 +142,17 @@ def _resume(args: argparse.Namespace) -> int:
     answers, pattern = load_answers(session.answers_path)
     plan = make_plan(answers, pattern)
     session.save_plan(plan.to_json())
-    return _run(args, session, plan, answers, resume=True)
+    return _run(args, session, plan, answers, pattern, resume=True)
 
 
-def _run(args: argparse.Namespace, session: Session, plan: Plan, answers: Any, resume: bool) -> int:
+def _run(
+    args: argparse.Namespace,
+    session: Session,
+    plan: Plan,
+    answers: Any,
+    pattern: Pattern,
+    resume: bool,
+) -> int:
     tty = sys.stdin.isatty()
     interactive = tty and not args.yes
     if not args.yes and not tty:
@@ -173,6 +185,14 @@ def _run(args: argparse.Namespace, session: Session, plan: Plan, answers: Any, r
                     return _ask("Trust these keys and pin them in this session?")
 
             runner.verify_host_keys(accept_new=args.accept_new_host_keys, confirm=confirm)
+            plan = runner.survey(pattern)
+            session.save_plan(plan.to_json())
+            selected = select_steps(
+                plan, only=parse_kinds(args.only, "--only"), skip=parse_kinds(args.skip, "--skip")
+            )
+            for host, notes in plan.notes.items():
+                for n in notes:
+                    printer.note(f"note: {host}: {n}")
             handlers = handlers_loaded.result()
             if resume:
                 drift = runner.drifted(handlers)

@@ -64,14 +64,14 @@ def _plan(args: argparse.Namespace) -> int:
     if not args.offline:
         from wizard.plan_online import check_plan
 
-        states = check_plan(answers, result, accept_new=args.accept_new_host_keys)
+        result, states = check_plan(answers, pattern, result, accept_new=args.accept_new_host_keys)
     if args.json:
         data = result.to_dict()
         if states is not None:
             for step in data["steps"]:
                 st = states.get(step["id"])
                 if st is not None:
-                    step.update(state=st.state, message=st.message, diff=st.diff)
+                    step.update(state=st.state, message=st.message, diff=st.diff, notes=st.notes)
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(result.render_text())

@@ -71,9 +71,18 @@ class Step:
 class Plan:
     pattern: str
     steps: list[Step]
+    # node -> database key -> where its datasource is (file, name, jndi, how)
+    layout: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    # host -> what the plan found on it and leaves as is, for the admin to read
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pattern": self.pattern, "steps": [s.to_dict() for s in self.steps]}
+        return {
+            "pattern": self.pattern,
+            "layout": self.layout,
+            "notes": self.notes,
+            "steps": [s.to_dict() for s in self.steps],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -97,6 +106,7 @@ class Plan:
         for host in self.hosts():
             lines.append("")
             lines.append(f"[{host}]")
+            lines.extend(f"  note: {n}" for n in self.notes.get(host, []))
             for s in self.steps:
                 if s.host != host:
                     continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.answers import Answers
+from wizard.catalog.model import Pattern
 from wizard.executor import Event
 from wizard.plan import Plan
 from wizard.runner import Runner
@@ -26,11 +27,18 @@ class StepState:
     state: str  # unchanged | would-change | failed | skipped
     message: str
     diff: str
+    notes: list[str]
 
 
 def check_plan(
-    answers: Answers, plan: Plan, *, accept_new: bool = False, parallelism: int = 8
-) -> dict[str, StepState]:
+    answers: Answers,
+    pattern: Pattern,
+    plan: Plan,
+    *,
+    accept_new: bool = False,
+    parallelism: int = 8,
+) -> tuple[Plan, dict[str, StepState]]:
+    """The plan made against what the homes hold, and every step's state on the hosts."""
     root = Path(tempfile.mkdtemp(prefix="carbon-wizard-plan-"))
     try:
         session = SessionStore(root).create(plan.pattern, hosts=plan.hosts())
@@ -39,15 +47,16 @@ def check_plan(
 
         def collect(e: Event) -> None:
             if e.state != "running":
-                states[e.step.id] = StepState(e.state, e.message, e.diff)
+                states[e.step.id] = StepState(e.state, e.message, e.diff, e.notes)
 
         try:
             runner.secrets.resolve_all(plan)
             runner.verify_host_keys(accept_new=accept_new)
+            plan = runner.survey(pattern)
             runner.execute(all_handlers(), check_mode=True, on_event=collect)
         finally:
             runner.close()
-        return states
+        return plan, states
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -61,12 +70,13 @@ def render_states(plan: Plan, states: dict[str, StepState]) -> str:
         if st is None:
             continue
         counts[st.state] = counts.get(st.state, 0) + 1
-        if st.state == "unchanged":
+        if st.state == "unchanged" and not st.notes:
             continue
         first = st.message.splitlines()[0] if st.message else ""
         lines.append(f"  {step.host:<12} {st.state:<12} {step.id}  {first}".rstrip())
         if st.diff:
             lines.extend("    " + d for d in st.diff.rstrip("\n").splitlines())
+        lines.extend(f"    note: {n}" for n in st.notes)
     summary = ", ".join(f"{n} {s.replace('unchanged', 'satisfied')}" for s, n in counts.items())
     lines.append(f"  {summary}")
     return "\n".join(lines) + "\n"

@@ -7,10 +7,14 @@ are built in two halves: :mod:`wizard.planner_config` (hosts and data) and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from wizard.answers.model import Answers
 from wizard.catalog.model import Pattern
+from wizard.homefacts import HomeFacts
 from wizard.plan import Plan
 from wizard.planner_config import ConfigSteps
+from wizard.planner_layout import ref_files
 from wizard.planner_run import RunSteps
 
 
@@ -22,9 +26,28 @@ class _Builder(ConfigSteps, RunSteps):
         self.node_steps()
         self.start_groups()
         self.sync()
-        return Plan(self.p.id, self.steps)
+        return Plan(
+            self.p.id,
+            self.steps,
+            layout={
+                n: {k: p.to_dict() for k, p in lay.placements.items()}
+                for n, lay in self.layouts.items()
+            },
+            notes={n: list(lay.notes) for n, lay in self.layouts.items() if lay.notes},
+        )
 
 
-def plan(answers: Answers, pattern: Pattern) -> Plan:
-    """Answers + pattern -> plan. Pure: no I/O."""
-    return _Builder(answers, pattern).build()
+def plan(answers: Answers, pattern: Pattern, facts: Mapping[str, HomeFacts] | None = None) -> Plan:
+    """Answers + pattern (+ what the homes hold, read by wizard.homefacts) -> plan.
+    Pure: no I/O. Without ``facts``, a stock pack is assumed on every node."""
+    return _Builder(answers, pattern, facts).build()
+
+
+def survey_files(answers: Answers, pattern: Pattern) -> dict[str, tuple[str, list[str]]]:
+    """What to read from each node's home before planning: node -> (home, files whose
+    datasource references the plan follows); carbon.xml and the datasources folder are
+    always read."""
+    b = _Builder(answers, pattern)
+    return {
+        n["name"]: (n["home"], ref_files(pattern, n, b.node_ctx[n["name"]])) for n in b.cx.nodes
+    }

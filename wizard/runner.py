@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.answers import Answers
+from wizard.catalog.model import Pattern
 from wizard.connectors.base import HostTarget, Transport
 from wizard.connectors.hostkeys import (
     CHANGED,
@@ -22,7 +23,10 @@ from wizard.connectors.hostkeys import (
 from wizard.connectors.pool import ConnectionCache, open_transport
 from wizard.errors import EXIT_STEP_FAILED, WizardError, bad_input
 from wizard.executor import Event, Executor, RunContext, Summary
+from wizard.homefacts import gather
 from wizard.plan import Plan, Step
+from wizard.planner import plan as make_plan
+from wizard.planner import survey_files
 from wizard.secretrefs import paths as token_paths
 from wizard.secrets import Prompter, Secret, resolve
 from wizard.session import Session
@@ -162,6 +166,18 @@ class Runner:
         if unknown and not accept_new and confirm is not None:
             accept_new = confirm(unknown)
         return require_trusted(statuses, self.store, accept_new=accept_new)
+
+    def survey(self, pattern: Pattern) -> Plan:
+        """Read every node's home (read-only: carbon.xml, the datasources folder, the files
+        whose datasource references the plan follows) and plan against what is there.
+        A home of another product or version stops here, before any change. Call it
+        once the host keys are trusted; it replaces and returns ``self.plan``."""
+        facts = gather(
+            survey_files(self.answers, pattern), self.transport, parallelism=self.parallelism
+        )
+        self.plan = make_plan(self.answers, pattern, facts)
+        self.secrets.resolve_all(self.plan)
+        return self.plan
 
     def transport(self, host: str) -> Transport:
         target = self.targets.get(host)

@@ -32,8 +32,10 @@ def render_value(source: str, context: dict[str, Any], *, where: str = "") -> st
     try:
         return _compiled(source).render(context)
     except jinja2.UndefinedError as exc:
-        raise bad_input(f"catalog value {source!r} refers to a missing answer: {exc.message}",
-                        field=where or None) from exc
+        raise bad_input(
+            f"catalog value {source!r} refers to a missing answer: {exc.message}",
+            field=where or None,
+        ) from exc
 
 
 @lru_cache(maxsize=1)

@@ -160,7 +160,8 @@ def test_datasource_url_and_registry_mount():
     conf = add_um["value"]["datasource"]["definition"]["configuration"]
     assert conf["url"] == "jdbc:mysql://192.0.2.10:3306/userdb?autoReconnect=true&useSSL=false"
     assert (
-        add_um["locator"] == "/datasources-configuration/datasources/datasource[name='WSO2UM_DB']"
+        add_um["locator"]
+        == "/datasources-configuration/datasources/datasource[jndiConfig/name='jdbc/WSO2UM_DB']"
     )
     reg = p.step("node:file_edit:repository/conf/registry.xml").inputs["edits"]
     mounts = [e["value"]["mount"] for e in reg if "mount" in e["value"]]

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from wizard.catalog.model import Edit, Macro, MacroUse, Pattern
+from wizard.catalog.model import Edit, Macro, MacroUse, PackDataSource, Pattern
 from wizard.errors import Where, WizardError, bad_input
 
 CATALOG_DIR = Path(__file__).resolve().parent
@@ -42,9 +42,24 @@ def _read_yaml(path: Path) -> Any:
 
 
 @lru_cache(maxsize=1)
+def _common() -> dict[str, Any]:
+    return _read_yaml(CATALOG_DIR / "common.yaml") or {}
+
+
+@lru_cache(maxsize=1)
+def stock_datasources() -> list[PackDataSource]:
+    """The datasources of a stock API-M pack (common.yaml ``pack_datasources``)."""
+    path = CATALOG_DIR / "common.yaml"
+    try:
+        return [PackDataSource.model_validate(d) for d in _common().get("pack_datasources", [])]
+    except ValidationError as exc:
+        raise _shape_error(path, "pack_datasources", exc) from exc
+
+
+@lru_cache(maxsize=1)
 def macros() -> dict[str, Macro]:
     path = CATALOG_DIR / "common.yaml"
-    data = _read_yaml(path) or {}
+    data = _common()
     out: dict[str, Macro] = {}
     for name, body in (data.get("macros") or {}).items():
         try:

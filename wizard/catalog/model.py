@@ -14,6 +14,7 @@ EDIT_OPS = (
     "add",
     "repl",
     "verify",
+    "expect",
     "json",
     "prop",
     "hosts",
@@ -39,6 +40,9 @@ class Role(_Model):
     ready: list[str] = Field(default_factory=lambda: ["https"])
     console: bool = True
     cluster: bool = True  # nodes of this role are Hazelcast members (when clustering is on)
+    # what carbon.xml (Name Version) of a home of this role may say; empty: the pattern's
+    # product, "WSO2 API Manager {{ product.version }}"
+    products: list[str] = Field(default_factory=list)
 
     @property
     def min(self) -> int:
@@ -70,6 +74,23 @@ class StepRows(_Model):
     when: str | None = None
 
 
+class RefSpec(_Model):
+    """An edit whose value is the JNDI name of a database: the element it sets names a
+    datasource today, which the planner reads to place that database (wizard/dslayout)."""
+
+    db: str  # database key (a template)
+    at: str | None = None  # XPath of the element naming the datasource; default: locator
+
+
+class PackDataSource(_Model):
+    """A datasource a stock pack ships (assumed by an offline plan)."""
+
+    file: str
+    name: str
+    jndi: str
+    url: str = ""
+
+
 class Edit(_Model):
     rows: list[str] = Field(default_factory=list)
     roles: list[str] = Field(default_factory=lambda: ["all"])
@@ -88,6 +109,7 @@ class Edit(_Model):
     )
     when: str | None = None
     description: str | None = None
+    ref: RefSpec | None = None
     # set by macro expansion: the macro's parameters (``p`` in expressions) and name
     params: dict[str, Any] = Field(default_factory=dict)
     macro: str | None = None
@@ -215,6 +237,8 @@ class Pattern(_Model):
     loadbalancer: LoadBalancer | None = None
     start: list[StartGroup] = Field(default_factory=list)
     rows_covered_elsewhere: dict[str, str] = Field(default_factory=dict)
+    # datasources of the pack beyond the stock API-M ones of common.yaml (offline plans)
+    pack_datasources: list[PackDataSource] = Field(default_factory=list)
 
     @property
     def node_roles(self) -> list[str]:

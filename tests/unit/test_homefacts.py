@@ -1,0 +1,142 @@
+"""Reading a home before planning (wizard/homefacts.py) and what the planner makes of it:
+the datasource files Carbon loads, references, and the product version (a home of
+another version stops the plan, nothing changed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from wizard.answers import parse_answers
+from wizard.answers.example import example_yaml
+from wizard.connectors.local import LocalTransport
+from wizard.errors import WizardError
+from wizard.homefacts import read_home
+from wizard.planner import plan, survey_files
+
+CARBON = """<?xml version="1.0" encoding="ISO-8859-1"?>
+<Server xmlns="http://wso2.org/projects/carbon/carbon.xml">
+    <Name>{name}</Name>
+    <ServerKey>AM</ServerKey>
+    <Version>{version}</Version>
+</Server>
+"""
+DS = """<datasources-configuration>
+  <datasources>
+{body}
+  </datasources>
+</datasources-configuration>
+"""
+ONE = """    <datasource><name>{name}</name><jndiConfig><name>{jndi}</name></jndiConfig>
+      <definition type="RDBMS"><configuration><url>{url}</url></configuration></definition>
+    </datasource>"""
+
+
+def _ds(*items: tuple[str, str, str]) -> str:
+    return DS.format(body="\n".join(ONE.format(name=n, jndi=j, url=u) for n, j, u in items))
+
+
+def _home(root: Path, name: str = "WSO2 API Manager", version: str = "2.6.0") -> Path:
+    conf = root / "repository/conf"
+    (conf / "datasources").mkdir(parents=True)
+    (conf / "carbon.xml").write_text(CARBON.format(name=name, version=version))
+    (conf / "datasources/master-datasources.xml").write_text(
+        _ds(
+            ("WSO2AM_DB", "jdbc/WSO2AM_DB", "jdbc:h2:x"),
+            ("WSO2_CARBON_DB", "jdbc/WSO2CarbonDB", "jdbc:h2:y"),
+        )
+    )
+    (conf / "datasources/open-banking-datasources.xml").write_text(
+        _ds(("WSO2_OPEN_BANKING_DB", "jdbc/WSO2OpenBankingDB", "jdbc:h2:z"))
+    )
+    (conf / "datasources/notes.xml").write_text(_ds(("IGNORED", "jdbc/Ignored", "jdbc:h2:q")))
+    (conf / "user-mgt.xml").write_text(
+        "<UserManager><Realm><Configuration>"
+        '<Property name="dataSource">jdbc/WSO2CarbonDB</Property>'
+        "</Configuration></Realm></UserManager>\n"
+    )
+    return root
+
+
+def test_a_home_is_read_as_carbon_loads_it(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    facts = read_home(LocalTransport(), "node", str(home), ["repository/conf/user-mgt.xml"])
+    assert facts.present and str(facts.product()) == "WSO2 API Manager 2.6.0"
+    assert facts.product().line == 5  # type: ignore[union-attr]
+    # master-datasources.xml first, then *-datasources.xml; other files are not loaded
+    assert [d.name for d in facts.datasources()] == [
+        "WSO2AM_DB", "WSO2_CARBON_DB", "WSO2_OPEN_BANKING_DB"]  # fmt: skip
+    path = "/UserManager/Realm/Configuration/Property[@name='dataSource']"
+    assert facts.value_at("repository/conf/user-mgt.xml", path) == "jdbc/WSO2CarbonDB"
+    assert facts.value_at("repository/conf/user-mgt.xml", "/Nope") is None
+    assert facts.value_at("repository/conf/registry.xml", "/x") is None  # not read
+
+
+def test_a_malformed_file_names_host_file_line_and_column(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    bad = home / "repository/conf/datasources/master-datasources.xml"
+    bad.write_text("<datasources-configuration>\n  <datasources>\n  </oops>\n")
+    facts = read_home(LocalTransport(), "node", str(home), [])
+    with pytest.raises(WizardError) as err:
+        facts.datasources()
+    assert err.value.where.host == "node" and err.value.where.line == 3
+    assert str(bad) == err.value.where.file
+
+
+def _answers(home: Path, pattern: str = "apim-all-in-one"):  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(example_yaml(pattern))
+    data["product"]["home"] = str(home)
+    for node in data["nodes"]:
+        node["home"] = str(home)
+    return parse_answers(yaml.safe_dump(data))
+
+
+def _facts(answers, pattern):  # type: ignore[no-untyped-def]
+    return {
+        n: read_home(LocalTransport(), n, home, extra)
+        for n, (home, extra) in survey_files(answers, pattern).items()
+    }
+
+
+def test_a_home_of_another_version_stops_the_plan(tmp_path: Path) -> None:
+    home = _home(tmp_path, version="2.5.0")
+    answers, pattern = _answers(home)
+    with pytest.raises(WizardError) as err:
+        plan(answers, pattern, _facts(answers, pattern))
+    msg = err.value.render()
+    assert "holds WSO2 API Manager 2.5.0" in msg and "nothing was changed" in msg
+    assert err.value.exit_code == 2 and err.value.where.line == 5
+    assert err.value.where.file == str(home / "repository/conf/carbon.xml")
+
+
+def test_the_plan_follows_what_the_home_holds(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    answers, pattern = _answers(home)
+    assert "repository/conf/user-mgt.xml" in survey_files(answers, pattern)["node"][1]
+    p = plan(answers, pattern, _facts(answers, pattern))
+    assert p.layout["node"]["am"] == {
+        "file": "repository/conf/datasources/master-datasources.xml",
+        "name": "WSO2AM_DB", "jndi": "jdbc/WSO2AM_DB", "how": "found"}  # fmt: skip
+    assert p.layout["node"]["um"]["how"] == "new"
+    notes = "\n".join(p.notes["node"])
+    assert (
+        "user-mgt.xml" in notes and "jdbc/WSO2CarbonDB (WSO2_CARBON_DB) -> jdbc/WSO2UM_DB" in notes
+    )
+    assert "offline" not in notes
+
+
+def test_an_ob_key_manager_home_is_identity_server_5_7_0(tmp_path: Path) -> None:
+    """An OB Key Manager pack is IS-KM based: the km roles take it, the apim role not."""
+    km = _home(tmp_path / "km", name="WSO2 Identity Server", version="5.7.0")
+    data = yaml.safe_load(example_yaml("ob-km-ha"))
+    for node in data["nodes"]:
+        node["home"] = str(km if node["role"] != "apim" else _home(tmp_path / "am"))
+    answers, pattern = parse_answers(yaml.safe_dump(data))
+    plan(answers, pattern, _facts(answers, pattern))  # no refusal
+    for node in data["nodes"]:
+        node["home"] = str(km)
+    answers, pattern = parse_answers(yaml.safe_dump(data))
+    with pytest.raises(WizardError, match="holds WSO2 Identity Server 5.7.0"):
+        plan(answers, pattern, _facts(answers, pattern))

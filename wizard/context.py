@@ -14,18 +14,26 @@ from wizard.answers.model import Answers, Node
 from wizard.answers.ports import ports_for
 from wizard.answers.rules import node_offset
 from wizard.catalog.model import Pattern
+from wizard.connectors.mysql_checks import ServerInfo
 from wizard.secretrefs import token
 
 SECURITY_DIR = "repository/resources/security"
 
 
-def jdbc_url(host: str, port: int, name: str) -> str:
-    return f"jdbc:mysql://{host}:{port}/{name}?autoReconnect=true&useSSL=false"
+def jdbc_url(host: str, port: int, name: str, public_key: bool = False) -> str:
+    """``public_key``: the server's accounts use SHA-256 authentication (MySQL 8), which
+    Connector/J without TLS can only use when allowed to fetch the server's public key."""
+    extra = "&allowPublicKeyRetrieval=true" if public_key else ""
+    return f"jdbc:mysql://{host}:{port}/{name}?autoReconnect=true&useSSL=false{extra}"
 
 
-def script_variant(answers: Answers) -> str:
+def script_variant(answers: Answers, server: ServerInfo | None = None) -> str:
+    """The dbscript variant: as answered, else from the server (its version), else the
+    one for MySQL 5.7+ and MariaDB 10.2+ (an offline plan)."""
     v = answers.db.script_variant
-    return "mysql5.7" if v == "auto" else v
+    if v != "auto":
+        return v
+    return server.variant if server is not None else "mysql5.7"
 
 
 def ordered_nodes(answers: Answers, pattern: Pattern) -> list[Node]:
@@ -78,7 +86,8 @@ class Contexts:
         return dict(self.base)
 
 
-def build(answers: Answers, pattern: Pattern) -> Contexts:
+def build(answers: Answers, pattern: Pattern, server: ServerInfo | None = None) -> Contexts:
+    """``server``: what the database server is (read before planning), if known."""
     nodes = [_node(n, answers, pattern) for n in ordered_nodes(answers, pattern)]
     by_name = {n["name"]: n for n in nodes}
     roles: dict[str, list[dict[str, Any]]] = {r: [] for r in pattern.roles}
@@ -96,7 +105,7 @@ def build(answers: Answers, pattern: Pattern) -> Contexts:
         "user_hosts": list(db.user_hosts) if db.user_hosts else addresses,
         "charset": db.charset,
         "driver_class": answers.product.driver_class,
-        "variant": script_variant(answers),
+        "variant": script_variant(answers, server),
         "host_alias": db.host_alias,
         "ip": db.ip,
         # where the wizard and the preflight reach the server: a host name that is only an
@@ -111,7 +120,7 @@ def build(answers: Answers, pattern: Pattern) -> Contexts:
         dbs[key] = {
             "key": key,
             "name": name,
-            "url": jdbc_url(db.host, db.port, name),
+            "url": jdbc_url(db.host, db.port, name, server is not None and server.sha2_accounts),
             "jndi": spec.jndi,
             "ds_name": spec.ds_name,
             "user": (entry.user if entry and entry.user else db.user),

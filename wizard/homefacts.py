@@ -17,6 +17,7 @@ from functools import cached_property
 from lxml import etree
 
 from wizard.connectors.base import Transport
+from wizard.connectors.mysql_checks import ServerInfo
 from wizard.connectors.pool import run_per_host
 from wizard.dslayout import DataSource
 from wizard.edits.model import NSMAP
@@ -115,6 +116,16 @@ class HomeFacts:
         first = found[0]
         text = first.text if isinstance(first, etree._Element) else str(first)
         return (text or "").strip() or None
+
+
+@dataclass
+class Facts:
+    """What the planner may know of the real world: each node's home, the database
+    server, and notes on what could not be read."""
+
+    homes: dict[str, HomeFacts] = field(default_factory=dict)
+    server: ServerInfo | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _parse(data: bytes, where: Where) -> etree._Element:

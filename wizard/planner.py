@@ -7,11 +7,9 @@ are built in two halves: :mod:`wizard.planner_config` (hosts and data) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from wizard.answers.model import Answers
 from wizard.catalog.model import Pattern
-from wizard.homefacts import HomeFacts
+from wizard.homefacts import Facts
 from wizard.plan import Plan
 from wizard.planner_config import ConfigSteps
 from wizard.planner_layout import ref_files
@@ -33,13 +31,17 @@ class _Builder(ConfigSteps, RunSteps):
                 n: {k: p.to_dict() for k, p in lay.placements.items()}
                 for n, lay in self.layouts.items()
             },
-            notes={n: list(lay.notes) for n, lay in self.layouts.items() if lay.notes},
+            notes={
+                **({"db": list(self.facts.notes)} if self.facts and self.facts.notes else {}),
+                **{n: list(lay.notes) for n, lay in self.layouts.items() if lay.notes},
+            },
         )
 
 
-def plan(answers: Answers, pattern: Pattern, facts: Mapping[str, HomeFacts] | None = None) -> Plan:
-    """Answers + pattern (+ what the homes hold, read by wizard.homefacts) -> plan.
-    Pure: no I/O. Without ``facts``, a stock pack is assumed on every node."""
+def plan(answers: Answers, pattern: Pattern, facts: Facts | None = None) -> Plan:
+    """Answers + pattern (+ what the homes and the database server hold, read by
+    wizard.homefacts) -> plan. Pure: no I/O. Without ``facts``, a stock pack is assumed on
+    every node and a MySQL 5.7 / MariaDB 10.2+ server."""
     return _Builder(answers, pattern, facts).build()
 
 

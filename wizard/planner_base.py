@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
 from typing import Any
 
 from wizard.answers.model import Answers
 from wizard.catalog.model import Pattern
 from wizard.context import Contexts, build
 from wizard.dslayout import Layout
-from wizard.homefacts import HomeFacts
+from wizard.homefacts import Facts
 from wizard.plan import Step
 from wizard.planner_layout import check_product, default_dbs, place
 
@@ -26,12 +25,11 @@ def abspath(home: str, path: str) -> str:
 
 
 class BuilderBase:
-    def __init__(
-        self, answers: Answers, pattern: Pattern, facts: Mapping[str, HomeFacts] | None = None
-    ) -> None:
+    def __init__(self, answers: Answers, pattern: Pattern, facts: Facts | None = None) -> None:
         self.a = answers
         self.p = pattern
-        self.cx: Contexts = build(answers, pattern)
+        self.facts = facts
+        self.cx: Contexts = build(answers, pattern, facts.server if facts else None)
         self.cx.base["dbs"] = default_dbs(pattern, self.cx.base["dbs"])
         self.steps: list[Step] = []
         self.ids: set[str] = set()
@@ -39,7 +37,7 @@ class BuilderBase:
         self.layouts: dict[str, Layout] = {}
         for n in self.cx.nodes:
             ctx = self.cx.for_node(n)
-            home = facts.get(n["name"]) if facts is not None else None
+            home = facts.homes.get(n["name"]) if facts is not None else None
             check_product(pattern, n, ctx, home)
             ctx["dbs"], self.layouts[n["name"]] = place(pattern, n, ctx, home)
             self.node_ctx[n["name"]] = ctx

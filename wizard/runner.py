@@ -5,6 +5,7 @@ batch, one connection per host, and drift checks on resume."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,11 @@ from wizard.connectors.hostkeys import (
     require_trusted,
     scan_host_keys,
 )
+from wizard.connectors.mysql_checks import ServerInfo
 from wizard.connectors.pool import ConnectionCache, open_transport
 from wizard.errors import EXIT_STEP_FAILED, WizardError, bad_input
 from wizard.executor import Event, Executor, RunContext, Summary
-from wizard.homefacts import gather
+from wizard.homefacts import Facts, gather
 from wizard.plan import Plan, Step
 from wizard.planner import plan as make_plan
 from wizard.planner import survey_files
@@ -172,12 +174,35 @@ class Runner:
         whose datasource references the plan follows) and plan against what is there.
         A home of another product or version stops here, before any change. Call it
         once the host keys are trusted; it replaces and returns ``self.plan``."""
-        facts = gather(
-            survey_files(self.answers, pattern), self.transport, parallelism=self.parallelism
-        )
+        facts = Facts()
+        with ThreadPoolExecutor(1, thread_name_prefix="cw-dbfacts") as pool:
+            server = pool.submit(self._server, facts.notes)
+            facts.homes = gather(
+                survey_files(self.answers, pattern), self.transport, parallelism=self.parallelism
+            )
+            facts.server = server.result()
         self.plan = make_plan(self.answers, pattern, facts)
         self.secrets.resolve_all(self.plan)
         return self.plan
+
+    def _server(self, notes: list[str]) -> ServerInfo | None:
+        """The database server's flavour, version and default authentication (the
+        admin connection stays open for the database steps); None, with a note, when it
+        cannot be reached now: then a MySQL 5.7 / MariaDB 10.2+ server is assumed."""
+        step = next((s for s in self.plan.steps if s.kind == "database"), None)
+        if step is None:
+            return None
+        from wizard.steps.database import admin_connection
+
+        try:
+            return admin_connection(step, self.context(check_mode=True)).server
+        except WizardError as exc:
+            notes.append(
+                f"the database server was not reached ({exc.what}); the plan assumes "
+                "MySQL 5.7+ or MariaDB 10.2+ (dbscripts mysql5.7.sql, no public key "
+                "retrieval in the JDBC URLs)"
+            )
+            return None
 
     def transport(self, host: str) -> Transport:
         target = self.targets.get(host)

@@ -13,7 +13,7 @@ from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.connectors.local import LocalTransport
 from wizard.errors import WizardError
-from wizard.homefacts import read_home
+from wizard.homefacts import Facts, read_home
 from wizard.planner import plan, survey_files
 
 CARBON = """<?xml version="1.0" encoding="ISO-8859-1"?>
@@ -93,11 +93,12 @@ def _answers(home: Path, pattern: str = "apim-all-in-one"):  # type: ignore[no-u
     return parse_answers(yaml.safe_dump(data))
 
 
-def _facts(answers, pattern):  # type: ignore[no-untyped-def]
-    return {
+def _facts(answers, pattern, server=None):  # type: ignore[no-untyped-def]
+    homes = {
         n: read_home(LocalTransport(), n, home, extra)
         for n, (home, extra) in survey_files(answers, pattern).items()
     }
+    return Facts(homes, server)
 
 
 def test_a_home_of_another_version_stops_the_plan(tmp_path: Path) -> None:

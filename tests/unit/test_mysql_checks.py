@@ -63,7 +63,8 @@ def test_server_flavour_and_capabilities():
     )
     assert maria.wants_57_scripts and maria.user_if_not_exists and maria.alter_user
     old_maria = ServerInfo.parse("10.0.38-MariaDB", "MariaDB Server")
-    assert old_maria.wants_57_scripts and not old_maria.user_if_not_exists
+    assert not old_maria.wants_57_scripts and not old_maria.user_if_not_exists
+    assert old_maria.variant == "mysql" and maria.variant == "mysql5.7"
     mysql8 = ServerInfo.parse("8.0.36", "MySQL Community Server - GPL")
     assert mysql8.flavour == "mysql" and mysql8.wants_57_scripts and mysql8.user_if_not_exists
     mysql56 = ServerInfo.parse("5.6.51-log", "MySQL Community Server (GPL)")

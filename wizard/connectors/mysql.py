@@ -12,6 +12,7 @@ import re
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, Literal, get_args
 
 import pymysql
@@ -19,6 +20,7 @@ import pymysql
 from wizard import dbstate
 from wizard.connectors.mysql_checks import (
     REQUIRED_PRIVILEGES,
+    SHA2_PLUGINS,
     Change,
     Report,
     Runner,
@@ -26,10 +28,12 @@ from wizard.connectors.mysql_checks import (
     check_host_pattern,
     check_name,
     check_reachable,
+    default_plugin_of,
     native_password_hash,
     parse_global_privileges,
     quote_ident,
 )
+from wizard.connectors.mysql_sha2 import matches as sha2_matches
 from wizard.errors import WizardError, bad_input, step_failed
 from wizard.secrets import Secret, redact
 
@@ -125,7 +129,21 @@ class MySQL:
         except pymysql.err.MySQLError as exc:
             raise self._connect_error(exc) from None
         row = self.query("SELECT VERSION(), @@version_comment")[0]
-        self._server = ServerInfo.parse(str(row[0]), str(row[1] or ""))
+        server = ServerInfo.parse(str(row[0]), str(row[1] or ""))
+        if server.flavour == "mysql" and server.version >= (8, 0, 0):
+            server = replace(server, default_plugin=default_plugin_of(
+                self._variable("authentication_policy"),
+                self._variable("default_authentication_plugin"),
+            ))  # fmt: skip
+        self._server = server
+
+    def _variable(self, name: str) -> str | None:
+        """A server variable, or None where this server has no such variable."""
+        try:
+            value = self.query(f"SELECT @@{name}")[0][0]
+        except pymysql.err.MySQLError:
+            return None
+        return str(value) if value is not None else None
 
     def _connect_error(self, exc: pymysql.err.MySQLError) -> WizardError:
         code = exc.args[0] if exc.args else 0
@@ -305,15 +323,20 @@ class MySQL:
             row = self._user_row(user, host)
         if row is None:
             return Report(Change.CREATED, subject)
-        stored = row.get("authentication_string") or row.get("password") or ""
-        if isinstance(stored, bytes):
-            stored = stored.decode("ascii", "replace")
+        raw = row.get("authentication_string") or row.get("password") or b""
+        stored = raw if isinstance(raw, bytes) else str(raw).encode("latin-1", "replace")
         plugin = str(row.get("plugin") or "mysql_native_password")
-        if plugin == "mysql_native_password" and stored == native_password_hash(password.reveal()):
-            return Report(Change.UNCHANGED, subject)
         if plugin == "mysql_native_password":
-            return Report(Change.CHANGED, subject, "password differs")
-        return Report(Change.CHANGED, subject, f"password re-set ({plugin} cannot be compared)")
+            same = stored.decode("ascii", "replace") == native_password_hash(password.reveal())
+        elif plugin in SHA2_PLUGINS:
+            same = sha2_matches(stored, password.reveal())
+        else:
+            same = None
+        if same:
+            return Report(Change.UNCHANGED, subject)
+        if same is None:
+            return Report(Change.CHANGED, subject, f"password re-set ({plugin} cannot be compared)")
+        return Report(Change.CHANGED, subject, "password differs")
 
     def ensure_user(self, user: str, host: str, password: Secret) -> Report:
         planned = self.check_user(user, host, password)

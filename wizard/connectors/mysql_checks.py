@@ -105,12 +105,17 @@ def native_password_hash(password: str) -> str:
     return "*" + hashlib.sha1(inner).hexdigest().upper()
 
 
+SHA2_PLUGINS = frozenset({"caching_sha2_password", "sha256_password"})
+
+
 @dataclass(frozen=True)
 class ServerInfo:
     flavour: Literal["mariadb", "mysql"]
     version: tuple[int, int, int]
     version_text: str
     comment: str
+    # what CREATE USER ... IDENTIFIED BY gives a new account on this server
+    default_plugin: str = "mysql_native_password"
 
     @classmethod
     def parse(cls, version_text: str, comment: str) -> ServerInfo:
@@ -133,8 +138,31 @@ class ServerInfo:
 
     @property
     def wants_57_scripts(self) -> bool:
-        """MySQL >= 5.7 and any MariaDB run the ``mysql5.7.sql`` dbscripts."""
-        return self.flavour == "mariadb" or self.version >= (5, 7, 0)
+        """MySQL >= 5.7 and MariaDB >= 10.2 (strict by default, like MySQL 5.7) run the
+        ``mysql5.7.sql`` dbscripts; older servers ``mysql.sql``."""
+        return self.version >= ((10, 2, 0) if self.flavour == "mariadb" else (5, 7, 0))
+
+    @property
+    def variant(self) -> str:
+        """The dbscript variant for this server: ``mysql5.7`` or ``mysql``."""
+        return "mysql5.7" if self.wants_57_scripts else "mysql"
+
+    @property
+    def sha2_accounts(self) -> bool:
+        """New accounts authenticate with SHA-256 (MySQL 8): a JDBC client without TLS
+        must then be allowed to fetch the server's public key (Connector/J
+        ``allowPublicKeyRetrieval=true``), else "Public Key Retrieval is not allowed"."""
+        return self.default_plugin in SHA2_PLUGINS
+
+
+def default_plugin_of(policy: str | None, legacy: str | None) -> str:
+    """MySQL's default plugin: ``@@default_authentication_plugin`` (5.7, 8.0) or the first
+    element of ``@@authentication_policy`` (8.0.27+, the only one from 8.4; ``*`` or empty
+    means caching_sha2_password)."""
+    if legacy:
+        return legacy
+    first = (policy or "").split(",")[0].strip()
+    return first if first and first != "*" else "caching_sha2_password"
 
 
 def parse_global_privileges(grants: Sequence[str]) -> set[str]:

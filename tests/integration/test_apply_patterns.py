@@ -148,9 +148,13 @@ def test_pattern_runs_to_ready_nodes_then_changes_nothing(
         if "{org.wso2.carbon.ndatasource.core.DataSourceRepository} - Datasource " in line
     ]
     assert connected and all(re.search(want_db, line) for line in connected), connected
-    if pattern == "ob-apim-cluster":  # the OB datasource was moved to MySQL and checked
+    if pattern == "ob-apim-cluster":  # the OB pack's own OB datasource moved to MySQL, checked
         log = Path(nodes[0]["home"], "repository/logs/wso2carbon.log").read_text()
-        assert re.search(rf"Datasource \w+ connected to \S+/{prefix}openbank_openbankingdb", log)
+        ob_db = f"{prefix}openbank_openbankingdb"
+        assert re.search(rf"Datasource WSO2_OPEN_BANKING_DB connected to \S+/{ob_db}\b", log)
+        ds_dir = Path(nodes[0]["home"], "repository/conf/datasources")
+        assert ob_db in (ds_dir / "open-banking-datasources.xml").read_text()
+        assert "jdbc/WSO2OpenBankingDB" not in (ds_dir / "master-datasources.xml").read_text()
 
     started = time.monotonic()
     again = _apply(answers, sessions)

@@ -66,7 +66,7 @@ def _plan(args: argparse.Namespace) -> int:
 
         result, states = check_plan(answers, pattern, result, accept_new=args.accept_new_host_keys)
     if args.json:
-        data = result.to_dict()
+        data = {**result.to_dict(), **result.report()}
         if states is not None:
             for step in data["steps"]:
                 st = states.get(step["id"])

@@ -93,11 +93,16 @@ class Placement:
         return self.how != "new"
 
     @property
-    def locator(self) -> str:
-        """XPath of the datasource element (by JNDI name; by name when it has none)."""
+    def match(self) -> str:
+        """XPath of the datasource under ``datasources`` (by JNDI name; by name when it
+        has none)."""
         if self.how == "by-name" and not self.jndi:
-            return f"{DS_ROOT}/datasource[name='{self.name}']"
-        return f"{DS_ROOT}/datasource[jndiConfig/name='{self.jndi}']"
+            return f"datasource[name='{self.name}']"
+        return f"datasource[jndiConfig/name='{self.jndi}']"
+
+    @property
+    def locator(self) -> str:
+        return f"{DS_ROOT}/{self.match}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "name": self.name, "jndi": self.jndi, "how": self.how}

@@ -77,12 +77,13 @@ class Plan:
     notes: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "pattern": self.pattern,
-            "layout": self.layout,
-            "notes": self.notes,
-            "steps": [s.to_dict() for s in self.steps],
-        }
+        """The steps: what a session keeps and replays (``layout`` and ``notes`` describe
+        the homes at planning time and are not part of it; see :meth:`report`)."""
+        return {"pattern": self.pattern, "steps": [s.to_dict() for s in self.steps]}
+
+    def report(self) -> dict[str, Any]:
+        """Where each database lands per node, and what was found and left as is."""
+        return {"layout": self.layout, "notes": self.notes}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"

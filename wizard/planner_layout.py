@@ -134,6 +134,7 @@ def place(
             "ds_name": pl.name,
             "ds_file": pl.file,
             "exists": pl.exists,
+            "ds_match": pl.match,
             "ds_locator": pl.locator,
         }
     return placed, layout

@@ -153,12 +153,22 @@ class RunSteps(BuilderBase):
         if not lb["enabled"]:
             return None
         target = values.text(url, base, self.where(f"start group {gi}"))
+        # the LB's public names may be known only to the nodes' hosts files: the probe
+        # connects to lb.ip and keeps the name for Host and SNI (like curl --resolve)
+        names = dict.fromkeys([lb["hostname"], *lb["hostnames"].values()])
+        resolve = {n: lb["ip"] for n in names if n != lb["ip"]}
         return self.add(
             f"{lb['name']}:wait:{gi}",
             "wait",
             lb["name"],
             f"wait until {target} answers through the load balancer",
-            {"url": target, "ok_below": 500, "verify_tls": False, "timeout": self.a.start.timeout},
+            {
+                "url": target,
+                "ok_below": 500,
+                "verify_tls": False,
+                "timeout": self.a.start.timeout,
+                "resolve": resolve,
+            },
             rows,
             [*previous, *([self.lb_step] if self.lb_step else [])],
         )

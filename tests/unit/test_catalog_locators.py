@@ -52,6 +52,8 @@ STOCK_REFS = {
 def in_place_on_stock(edits: list[Edit]) -> bool:
     """Edits that only observe (verify, expect) or set a reference stock already has."""
     return all(e.op in ("verify", "expect") or e.locator in STOCK_REFS for e in edits)
+
+
 FIELDS = ("op", "locator", "value", "attr", "parent", "match", "after")
 OPTIONS = {
     "ob-km-ha": {"internal_proxies": r"10\.\d+\.\d+\.\d+", "km_current_endpoint": "localhost:9446"},
@@ -81,6 +83,7 @@ class Item:
     target: str  # the file the edit writes
     e: dict[str, Any]
     optional: bool = False  # "set if live": no match is reported, not an error
+    exists: bool | None = None  # a datasource edit: the planner found it in the (stock) home
 
     def where(self) -> str:
         return f"{self.pattern} edit {self.index} on {self.node} ({self.target}: {self.e})"
@@ -115,7 +118,8 @@ def rendered(pattern_id: str) -> tuple[Item, ...]:
             target = values.text(e.file, ectx, where)
             source = values.text(e.create_from, ectx, where) if e.create_from else target
             item = Item(pattern_id, node["name"], i, tuple(e.rows), source, target, fields)
-            out.append(replace(item, optional=e.optional))
+            exists = ectx["dbs"][ectx["p"]["key"]]["exists"] if e.macro == "datasource" else None
+            out.append(replace(item, optional=e.optional, exists=exists))
     return tuple(out)
 
 
@@ -200,9 +204,11 @@ def check_item(item: Item, added: list[str]) -> None:
     elif op == "add":
         parent = one(tree, e["parent"], item, "parent")
         assert e["match"], f"add without match: {item.where()}"
-        assert not parent.xpath(e["match"], namespaces=NSMAP), (
-            f"add target already exists in stock: {item.where()}"
-        )
+        found = parent.xpath(e["match"], namespaces=NSMAP)
+        if item.exists is not None:  # a datasource the planner placed: there iff found
+            assert len(found) == (1 if item.exists else 0), f"placement: {item.where()}"
+        else:
+            assert not found, f"add target already exists in stock: {item.where()}"
         if e["after"] and e["after"] not in added:
             assert parent.xpath(e["after"], namespaces=NSMAP), (
                 f"'after' finds no sibling (stock or added earlier): {item.where()}"
@@ -321,9 +327,10 @@ def check_row_fact(row: str, fact: str, items: list[Item]) -> int:
         checked += 1
     if "H2" in fact:
         for it in items:
-            if it.e["op"] == "upsert":
-                el = target_element(it)
-                assert el.findtext("driverClassName") == "org.h2.Driver", it.where()
+            if it.exists:  # a stock datasource the plan updates in place: H2 in stock
+                parent = one(stock_tree(it.file), it.e["parent"], it, "parent")
+                el = one(parent, it.e["match"], it, "match")
+                assert el.findtext(".//driverClassName") == "org.h2.Driver", it.where()
                 checked += 1
     if "×2" in fact:
         observed = {it.e["locator"] for it in items if it.e["op"] in ("verify", "expect")}

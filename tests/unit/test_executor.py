@@ -39,9 +39,7 @@ class World:
             self.max_active = max(self.max_active, self._running)
             n = self.active.get(step.host, 0) + 1
             self.active[step.host] = n
-            self.max_active_per_host[step.host] = max(
-                self.max_active_per_host.get(step.host, 0), n
-            )
+            self.max_active_per_host[step.host] = max(self.max_active_per_host.get(step.host, 0), n)
         try:
             time.sleep(self.delay)
             if step.id in self.fail:

@@ -11,13 +11,14 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+import yaml
 
-from wizard.executor import RunContext
-from wizard.plan import Step
-from wizard.steps.nodes import http_get, lb_resolve
+from wizard.answers import parse_answers
+from wizard.answers.example import example_yaml
+from wizard.planner import plan
+from wizard.steps.nodes import http_get
 
 NAME = "apim.cw-lab-probe.test"  # reserved TLD: resolves nowhere
 
@@ -81,17 +82,18 @@ def test_a_pinned_name_is_reached_at_its_address_with_host_and_sni(server) -> No
     assert http_get(f"https://{NAME}:{https_port}/carbon/") is None
 
 
-def test_the_probe_pins_the_lb_names_from_the_answers() -> None:
-    step = Step("lb:wait:0", "wait", "lb", "probe", {"url": f"https://{NAME}:8443/carbon/"})
-    lb = SimpleNamespace(
-        hostname=NAME, hostnames={"pub": "pub.cw-lab-probe.test"}, ip=None, address="127.0.0.2"
-    )
-    ctx = RunContext(resources={"answers": SimpleNamespace(lb=lb)})
-    assert lb_resolve(step, ctx) == {NAME: "127.0.0.2", "pub.cw-lab-probe.test": "127.0.0.2"}
-    lb.ip = "127.0.0.9"  # lb.ip: where clients reach the name, when not the SSH address
-    assert lb_resolve(step, ctx) == {NAME: "127.0.0.9", "pub.cw-lab-probe.test": "127.0.0.9"}
-    lb.hostname, lb.hostnames = "127.0.0.9", {}  # an address needs no pin
-    assert lb_resolve(step, ctx) == {}
-    step.inputs["resolve"] = {NAME: "127.0.0.3"}  # a plan that says where wins
-    assert lb_resolve(step, ctx) == {NAME: "127.0.0.3"}
-    assert lb_resolve(Step("x", "wait", "lb", "", {}), RunContext()) == {}
+def test_the_plan_pins_the_lb_names_at_lb_ip() -> None:
+    data = yaml.safe_load(example_yaml("ob-apim-cluster"))
+    data["lb"].update(hostname=NAME, address="127.0.0.2")
+    data["lb"].pop("ip", None)
+    answers, pattern = parse_answers(yaml.safe_dump(data))
+    (probe,) = [s for s in plan(answers, pattern).steps if s.kind == "wait" and "url" in s.inputs]
+    assert probe.inputs["resolve"] == {NAME: "127.0.0.2"}
+    data["lb"]["ip"] = "127.0.0.9"  # lb.ip: where clients reach the name
+    answers, pattern = parse_answers(yaml.safe_dump(data))
+    (probe,) = [s for s in plan(answers, pattern).steps if s.kind == "wait" and "url" in s.inputs]
+    assert probe.inputs["resolve"] == {NAME: "127.0.0.9"}
+    data["lb"]["hostname"] = "127.0.0.9"  # an address needs no pin
+    answers, pattern = parse_answers(yaml.safe_dump(data))
+    (probe,) = [s for s in plan(answers, pattern).steps if s.kind == "wait" and "url" in s.inputs]
+    assert probe.inputs["resolve"] == {}

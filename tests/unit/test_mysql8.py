@@ -40,7 +40,7 @@ def _plan(server: ServerInfo | None):  # type: ignore[no-untyped-def]
 
 def _url(p) -> str:  # type: ignore[no-untyped-def]
     md = p.step("node:file_edit:repository/conf/datasources/master-datasources.xml")
-    return md.inputs["edits"][0]["value"]["configuration"]["url"]
+    return md.inputs["edits"][0]["value"]["datasource"]["definition"]["configuration"]["url"]
 
 
 @pytest.mark.parametrize(

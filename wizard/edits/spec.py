@@ -2,7 +2,9 @@
 
 ``{"dbConfig": {"@name": "govregistry", "dataSource": "jdbc/WSO2REG_DB"}}``: one key is the
 tag (optionally ``prefix:tag``), its value is the text or a mapping of ``@attr`` keys,
-``#text`` and child elements (a list value repeats the child). Order is kept.
+``#text`` and child elements (a list value repeats the child). Order is kept. A child key
+written ``?tag`` is written only when its parent is created (``add``): an existing
+element's child of that tag is never updated (an admin's own description stays).
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ class SpecEl:
     attrs: list[tuple[str, str]] = field(default_factory=list)
     text: str | None = None
     children: list[SpecEl] = field(default_factory=list)
+    create_only: bool = False  # ``?tag``: written with a new parent, never updated
+
+    @property
+    def updates(self) -> list[SpecEl]:
+        """The children an update of an existing element sets (not the create-only)."""
+        return [c for c in self.children if not c.create_only]
 
     @property
     def prefix(self) -> str | None:
@@ -88,6 +96,11 @@ def _build(tag: str, body: object) -> list[SpecEl]:
                 el.attrs.append((name, check_chars(plain(sub), f"attribute {key}")))
             elif key == "#text":
                 el.text = check_chars(plain(sub), f"text of <{tag}>")
+            elif key.startswith("?"):
+                kids = _build(key[1:], sub)
+                for kid in kids:
+                    kid.create_only = True
+                el.children.extend(kids)
             else:
                 el.children.extend(_build(key, sub))
     else:

@@ -176,12 +176,12 @@ def _pair(
     kids = element_children(el)
     names = [_qname(k) for k in kids]
     tags: dict[str, int] = {}
-    for c in spec.children:
+    for c in spec.updates:
         tags[c.tag] = tags.get(c.tag, 0) + 1
     pairs: list[tuple[etree._Element, SpecEl]] = []
     new: list[SpecEl] = []
     used: set[int] = set()
-    for child in spec.children:
+    for child in spec.updates:
         want = (child.ns(ns), child.local)
         all_same = [k for k, name in zip(kids, names, strict=True) if name == want]
         same = [k for k in all_same if id(k) not in used]

@@ -214,22 +214,6 @@ def http_status(
     return got[0] if got else None
 
 
-def lb_resolve(step: Step, ctx: RunContext) -> dict[str, str]:
-    """Host name -> address for a probe through the load balancer: the step's ``resolve``,
-    else the LB's public names (``lb.hostname``, ``lb.hostnames``) at ``lb.ip`` (default
-    its address) from the run's answers. Those names may be known only to the nodes'
-    hosts files (the catalog's hosts entries), not to the machine running the wizard."""
-    if step.inputs.get("resolve"):
-        return dict(step.inputs["resolve"])
-    answers = ctx.resources.get("answers")
-    lb = getattr(answers, "lb", None)
-    if lb is None:
-        return {}
-    ip = lb.ip or lb.address
-    names = [lb.hostname, *lb.hostnames.values()]
-    return {name: ip for name in names if name != ip}
-
-
 class WaitHandler:
     def _mark(self, step: Step, ctx: RunContext) -> int:
         return ctx.resources.get("start_marks", {}).get(step.host, 0)
@@ -244,7 +228,8 @@ class WaitHandler:
     def _ready(self, step: Step, ctx: RunContext) -> tuple[bool, str]:
         inputs = step.inputs
         if "url" in inputs:  # a probe through the load balancer
-            resolve = lb_resolve(step, ctx)
+            # the LB's public names at lb.ip (planned): never looked up on this machine
+            resolve = inputs.get("resolve") or {}
             status = http_status(inputs["url"], bool(inputs.get("verify_tls")), resolve)
             if status is not None and status < int(inputs.get("ok_below", 400)):
                 return True, f"{inputs['url']} answers {status}"

@@ -180,6 +180,7 @@ class Run:
     homes: dict[str, Path]
     answers: dict[str, Any]
     dangling_before: dict[str, set[tuple[str, str]]]
+    plans: list[str]  # each run's plan as its session saved it
 
 
 def _run(
@@ -196,7 +197,8 @@ def _run(
     code2, out2 = _apply(answers, tmp, capsys)
     again = {n: _facts(h) for n, h in homes.items()}
     assert code2 == code, out + "\n---- second run ----\n" + out2
-    return Run(code, out + out2, before, after, again, homes, data, dangling)
+    plans = [p.read_text() for p in sorted((tmp / "sessions").glob("*/plan.json"))]
+    return Run(code, out + out2, before, after, again, homes, data, dangling, plans)
 
 
 @pytest.fixture(scope="module")
@@ -243,6 +245,8 @@ def test_a_real_set_is_edited_faithfully(
         assert run.after == run.before, "a refused run changed files"
         return
     assert run.code == 0, run.output
+    # the homes changed between the runs; the plan did not (a re-plan is the same plan)
+    assert len(run.plans) == 2 and run.plans[0] == run.plans[1]
     faults: list[str] = []
     for node, home in run.homes.items():
         for rel, b in run.before[node].items():

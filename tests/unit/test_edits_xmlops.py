@@ -159,3 +159,36 @@ def test_hostname_goes_right_after_its_comment_which_stays() -> None:
         in after
     )
     assert "café" in after  # the latin-1 byte of the comment is untouched
+
+
+def test_create_only_children_are_written_with_a_new_element_never_updated() -> None:
+    """``?tag``: a datasource the admin has keeps its name, description and JNDI name;
+    one that is not there is created whole; the same edit is in place either way."""
+    doc = (
+        b"<datasources-configuration><datasources>\n"
+        b"    <datasource>\n        <name>MY_AM</name>\n"
+        b"        <description>the admin's own words</description>\n"
+        b"        <jndiConfig><name>jdbc/WSO2AM_DB</name></jndiConfig>\n"
+        b'        <definition type="RDBMS"><configuration><url>jdbc:h2:x</url>'
+        b"</configuration></definition>\n    </datasource>\n"
+        b"</datasources></datasources-configuration>\n"
+    )
+
+    def edit(jndi: str) -> Edit:
+        spec = {"datasource": {
+            "?name": "WSO2AM_DB", "?description": "ours", "?jndiConfig": {"name": jndi},
+            "definition": {"@type": "RDBMS", "configuration": {"url": "jdbc:mysql://db/am"}}}}  # fmt: skip
+        return Edit("add", f"/x/datasource[jndiConfig/name='{jndi}']", spec,
+                    parent="/datasources-configuration/datasources",
+                    match=f"datasource[jndiConfig/name='{jndi}']")  # fmt: skip
+
+    found = apply_edits("m.xml", doc, [edit("jdbc/WSO2AM_DB")])
+    text = found.content.decode()
+    assert "<url>jdbc:mysql://db/am</url>" in text
+    assert "<name>MY_AM</name>" in text and "the admin's own words" in text and "ours" not in text
+    added = apply_edits("m.xml", doc, [edit("jdbc/WSO2UM_DB")])
+    text = added.content.decode()
+    assert text.count("<datasource>") == 2 and "<description>ours</description>" in text
+    assert "<jndiConfig>" in text and "<name>jdbc/WSO2UM_DB</name>" in text
+    for result, jndi in ((found, "jdbc/WSO2AM_DB"), (added, "jdbc/WSO2UM_DB")):
+        assert not apply_edits("m.xml", result.content, [edit(jndi)]).changed

@@ -45,11 +45,8 @@ def make_lab_dir(prefix: str = "cw-lab-") -> Path:
 
 
 def start_lab(dir: Path, hosts: int, boot_delay: float = 0.5) -> dict[str, Any]:
-    try:
-        from wizard.lab import labctl
-    except ImportError as exc:
-        lab_unavailable(f"wizard.lab is incomplete: {exc}")
-        raise  # unreachable: lab_unavailable raises
+    from wizard.lab import labctl
+
     try:
         return labctl.up(dir, hosts, boot_delay=boot_delay)
     except Exception as exc:  # WizardError and missing parts alike: report why

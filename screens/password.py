@@ -13,13 +13,14 @@ class PasswordScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, field: str, label: str) -> None:
+        """``label`` names the secret for people, with ``field`` (its answer path) once."""
         super().__init__()
         self.field = field
         self.label = label
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(f"{self.label} ({self.field}); Enter to confirm, Esc to cancel")
+            yield Static(f"{self.label}; Enter to confirm, Esc to cancel")
             yield Input(password=True, id="secret")
 
     def on_mount(self) -> None:

@@ -33,6 +33,7 @@ from wizard.questions_base import (
     looks_like_reference,
     set_path,
 )
+from wizard.questions_model import ask
 from wizard.secrets import MASK, Secret, is_reference
 
 __all__ = [
@@ -68,10 +69,10 @@ FORM_PAGES = ("product", "database", "hosts", "certs", "advanced")
 
 def _product(pattern: Pattern) -> Page:
     qs = [
-        Question("product.version", "Product version", "choice", choices=tuple(pattern.versions)),
-        Question("product.home", "Product home on the hosts", help="e.g. /opt/wso2am-2.6.0"),
-        Question("product.java_home", "JAVA_HOME on the hosts", optional=True),
-        Question("product.driver_jar", "JDBC driver jar (local path)", optional=True),
+        ask("product.version", choices=tuple(pattern.versions)),
+        ask("product.home"),
+        ask("product.java_home"),
+        ask("product.driver_jar"),
     ]
     for name, o in pattern.options.items():
         kind = {"int": "int", "bool": "bool"}.get(o.type, "text")
@@ -86,20 +87,15 @@ def _product(pattern: Pattern) -> Page:
 
 def _database(pattern: Pattern) -> Page:
     qs = [
-        Question("db.host", "MySQL server address"),
-        Question("db.port", "MySQL port", "int"),
-        Question("db.admin_user", "Admin user"),
-        Question(
-            "db.admin_password",
-            "Admin password",
-            "secret",
-            help="env:NAME, file:PATH, prompt, or type it (kept in memory only)",
-        ),
-        Question("db.user", "Application user"),
-        Question("db.password", "Application user's password", "secret"),
+        ask("db.host"),
+        ask("db.port"),
+        ask("db.admin_user"),
+        ask("db.admin_password"),
+        ask("db.user"),
+        ask("db.password"),
     ]
     for key, spec in pattern.databases.items():
-        qs.append(Question(f"db.databases.{key}.name", f"Database for {key} ({spec.name})"))
+        qs.append(ask(f"db.databases.{key}.name", f"Database for {key} ({spec.name})"))
     return Page(
         "database",
         "Database",
@@ -109,37 +105,28 @@ def _database(pattern: Pattern) -> Page:
     )
 
 
+def _ssh(at: str, prefix: str) -> list[Question]:
+    return [
+        ask(f"{at}.ssh.user", prefix=prefix),
+        ask(f"{at}.ssh.port", prefix=prefix),
+        ask(f"{at}.ssh.key", prefix=prefix),
+        ask(f"{at}.ssh.password", prefix=prefix),
+    ]
+
+
 def _hosts(pattern: Pattern, data: dict[str, Any]) -> Page:
     qs: list[Question] = []
     for i, node in enumerate(data.get("nodes") or []):
         role = pattern.roles.get(str(node.get("role")))
-        label = str(node.get("name"))
+        prefix = f"{node.get('name')}: "
+        role_label = role.label if role else node.get("role")
         qs += [
-            Question(
-                f"nodes.{i}.address",
-                f"{label}: address",
-                help=f"{role.label if role else node.get('role')}: IP address or DNS name",
-            ),
-            Question(f"nodes.{i}.ssh.user", f"{label}: SSH user"),
-            Question(f"nodes.{i}.ssh.port", f"{label}: SSH port", "int"),
-            Question(f"nodes.{i}.ssh.key", f"{label}: SSH key file", optional=True),
-            Question(
-                f"nodes.{i}.ssh.password",
-                f"{label}: SSH password",
-                "secret",
-                optional=True,
-                help="blank: the key file, or the SSH agent without one",
-            ),
-            Question(f"nodes.{i}.home", f"{label}: product home", optional=True),
+            ask(f"nodes.{i}.address", prefix=prefix, help=f"{role_label}: IP address or DNS name"),
+            *_ssh(f"nodes.{i}", prefix),
+            ask(f"nodes.{i}.home", prefix=prefix),
         ]
     if pattern.lb_role:
-        qs += [
-            Question("lb.address", "lb: address", help="the NGINX host"),
-            Question("lb.ssh.user", "lb: SSH user"),
-            Question("lb.ssh.port", "lb: SSH port", "int"),
-            Question("lb.ssh.key", "lb: SSH key file", optional=True),
-            Question("lb.ssh.password", "lb: SSH password", "secret", optional=True),
-        ]
+        qs += [ask("lb.address", prefix="lb: "), *_ssh("lb", "lb: ")]
     intro = "One host per role. Host keys are checked; new ones are confirmed in one batch."
     ranged = nodes_ops.ranged_roles(pattern)
     if ranged:
@@ -154,17 +141,13 @@ def _hosts(pattern: Pattern, data: dict[str, Any]) -> Page:
 def _certs(pattern: Pattern) -> Page:
     qs: list[Question] = []
     if pattern.lb_role:
-        qs += [
-            Question("lb.hostname", "Public host name (served by NGINX)"),
-            Question("lb.https_port", "NGINX HTTPS port", "int"),
-            Question("lb.http_port", "NGINX HTTP port", "int"),
-        ]
+        qs += [ask("lb.hostname"), ask("lb.https_port"), ask("lb.http_port")]
     qs += [
-        Question("keystore.replace", "Make a new keystore", "bool", help="else keep stock"),
-        Question("keystore.password", "Keystore password", "secret", optional=True),
-        Question("truststore.password", "Client truststore password", "secret", optional=True),
-        Question("admin.user", "Carbon admin user"),
-        Question("admin.password", "Carbon admin password", "secret"),
+        ask("keystore.replace"),
+        ask("keystore.password"),
+        ask("truststore.password"),
+        ask("admin.user"),
+        ask("admin.password"),
     ]
     lb = " and load balancer" if pattern.lb_role else ""
     return Page("certs", f"Certificates{lb}", "Keystores, TLS and the admin account.", tuple(qs))

@@ -118,13 +118,21 @@ class Ssh(_Model):
     transport: Literal["ssh", "local"] = Field(
         "ssh", description="local: the product home is on this machine; no login needed"
     )
-    port: Port = 22
+    port: Port = Field(22, title="SSH port")
     user: str | None = Field(
-        None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+        None,
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        title="SSH user",
     )
-    key: FilePath | None = Field(None, description="private key file (mode 0600)")
+    key: FilePath | None = Field(
+        None, title="SSH key file", description="private key file (mode 0600)"
+    )
     password: SecretRef | None = Field(
-        None, description="login password by reference (without key: the agent is used)"
+        None,
+        title="SSH password",
+        description="blank: the key file, or the SSH agent without one",
     )
     host_key: str | None = Field(
         None, description="expected host key 'type base64', else known_hosts is used"
@@ -132,10 +140,11 @@ class Ssh(_Model):
     known_hosts: FilePath | None = None
     sudo: bool = Field(
         False,
+        title="sudo for files of another owner",
         description="use sudo for files of another owner and privileged steps (/etc/hosts)",
     )
     sudo_password: SecretRef | None = Field(
-        None, description="sudo's password by reference (else sudo must not ask: NOPASSWD)"
+        None, title="sudo password", description="blank: sudo must not ask (NOPASSWD)"
     )
 
     @model_validator(mode="after")
@@ -148,23 +157,29 @@ class Ssh(_Model):
 class Node(_Model):
     name: NodeName
     role: str
-    address: Address
+    address: Address = Field(title="address", description="IP address or DNS name")
     ssh: Ssh
-    home: AbsPath | None = Field(None, description="product home; default product.home")
-    offset: int | None = Field(
-        None, ge=0, le=MAX_OFFSET, description="port offset; default: the role's"
+    home: AbsPath | None = Field(
+        None, title="product home", description="default: the product home (product.home)"
     )
-    hostname: Address | None = Field(None, description="public host name (carbon.xml HostName)")
+    offset: int | None = Field(
+        None, ge=0, le=MAX_OFFSET, title="port offset", description="default: the role's"
+    )
+    hostname: Address | None = Field(
+        None, title="public host name", description="carbon.xml HostName"
+    )
     member_host: Address | None = Field(None, description="Hazelcast member host; default address")
-    member_port: Port = HAZELCAST_DEFAULT_PORT
+    member_port: Port = Field(HAZELCAST_DEFAULT_PORT, title="Hazelcast port")
     hosts_file: AbsPath | None = Field(
         None, description="hosts file for the managed block; default product.hosts_file"
     )
 
 
 class DbTls(_Model):
-    mode: Literal["disabled", "preferred", "required", "verify"] = "disabled"
-    ca: FilePath | None = None
+    mode: Literal["disabled", "preferred", "required", "verify"] = Field(
+        "disabled", title="Database TLS"
+    )
+    ca: FilePath | None = Field(None, title="Database CA file (for verify)")
 
 
 class Database(_Model):
@@ -174,13 +189,16 @@ class Database(_Model):
 
 
 class Db(_Model):
-    host: Address
-    port: Port = 3306
-    admin_user: DbUser = "root"
-    admin_password: SecretRef
+    host: Address = Field(title="MySQL server address")
+    port: Port = Field(3306, title="MySQL port")
+    admin_user: DbUser = Field("root", title="Admin user")
+    admin_password: SecretRef = Field(
+        title="Admin password",
+        description="env:NAME, file:PATH, prompt, or type it (kept in memory only)",
+    )
     tls: DbTls = DbTls()
-    user: DbUser
-    password: SecretRef
+    user: DbUser = Field(title="Application user")
+    password: SecretRef = Field(title="Application user's password")
     user_hosts: list[Annotated[str, AfterValidator(_address)] | Literal["%"]] | None = Field(
         None, description="hosts the app user may connect from; default node addresses"
     )
@@ -194,10 +212,10 @@ class Db(_Model):
 
 
 class Product(_Model):
-    version: str
-    home: AbsPath
-    java_home: AbsPath | None = None
-    driver_jar: FilePath | None = Field(None, description="local path of the JDBC driver jar")
+    version: str = Field(title="Product version")
+    home: AbsPath = Field(title="Product home on the hosts", description="e.g. /opt/wso2am-2.6.0")
+    java_home: AbsPath | None = Field(None, title="JAVA_HOME on the hosts")
+    driver_jar: FilePath | None = Field(None, title="JDBC driver jar (local path)")
     driver_class: Literal["com.mysql.jdbc.Driver", "com.mysql.cj.jdbc.Driver"] = (
         "com.mysql.jdbc.Driver"
     )
@@ -206,15 +224,18 @@ class Product(_Model):
 
 class Lb(_Model):
     name: NodeName = "lb"
-    address: Address
+    address: Address = Field(title="address", description="the NGINX host")
     ssh: Ssh
-    hostname: Address = Field(description="public host name served by the load balancer")
+    hostname: Address = Field(
+        title="Public host name (served by NGINX)",
+        description="public host name served by the load balancer",
+    )
     hostnames: dict[str, Address] = Field(
         default_factory=dict, description="role -> public host name (distributed)"
     )
     ip: Address | None = Field(None, description="address clients use; default address")
-    https_port: Port = 443
-    http_port: Port = 80
+    https_port: Port = Field(443, title="NGINX HTTPS port")
+    http_port: Port = Field(80, title="NGINX HTTP port")
     ssl_dir: AbsPath = "/etc/nginx/ssl"
     cert_name: str = Field("carbon-wizard.crt", pattern=r"^[A-Za-z0-9_.-]+$")
     key_name: str = Field("carbon-wizard.key", pattern=r"^[A-Za-z0-9_.-]+$")
@@ -238,41 +259,55 @@ class Lb(_Model):
 
 
 class Admin(_Model):
-    user: str = Field("admin", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: SecretRef
+    user: str = Field(
+        "admin",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.@-]+$",
+        title="Carbon admin user",
+    )
+    password: SecretRef = Field(title="Carbon admin password")
 
 
 class Keystore(_Model):
-    replace: bool = False
+    replace: bool = Field(False, title="Make a new keystore", description="else keep stock")
     file: str = Field("wso2carbon.jks", pattern=r"^[A-Za-z0-9_.-]+\.jks$")
     alias: str = Field("wso2carbon", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    password: SecretRef | None = None
-    key_password: SecretRef | None = None
+    password: SecretRef | None = Field(None, title="Keystore password")
+    key_password: SecretRef | None = Field(None, title="Key password")
     cn: Address | None = None
     days: int = Field(825, ge=1, le=36500)
 
 
 class Truststore(_Model):
     file: str = Field("client-truststore.jks", pattern=r"^[A-Za-z0-9_.-]+\.jks$")
-    password: SecretRef | None = None
+    password: SecretRef | None = Field(None, title="Client truststore password")
 
 
 class Cluster(_Model):
-    enabled: bool = True
-    domain: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,128}$")
+    enabled: bool = Field(True, title="Hazelcast clustering")
+    domain: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,128}$", title="Cluster domain")
 
 
 class Sync(_Model):
-    enabled: bool = True
-    user: str | None = None
-    key: FilePath | None = None
-    dir: AbsPath | None = None
+    enabled: bool = Field(True, title="Sync deployed artifacts (rsync)")
+    user: str | None = Field(None, title="Sync SSH user", description="default: node's SSH user")
+    key: FilePath | None = Field(None, title="Sync SSH key file")
+    dir: AbsPath | None = Field(None, title="Sync directory", description="default: under the home")
 
 
 class Start(_Model):
-    setup_flag: bool = False
-    jvm_opts: list[JvmOpt] = Field(default_factory=list)
-    timeout: int = Field(600, ge=10, le=7200, description="seconds per node to become ready")
+    setup_flag: bool = Field(False, title="First start with -Dsetup")
+    jvm_opts: list[JvmOpt] = Field(
+        default_factory=list, title="JVM options", description="e.g. -Xms1g -Xmx2g"
+    )
+    timeout: int = Field(
+        600,
+        ge=10,
+        le=7200,
+        title="Start timeout per node (s)",
+        description="seconds per node to become ready",
+    )
 
 
 OptionValue = str | int | bool | list[str]

@@ -26,10 +26,11 @@ from screens.patterns import PatternScreen
 from screens.review import ReviewScreen
 from screens.run import RunScreen
 from screens.welcome import WelcomeScreen
-from wizard.connectors.hostkeys import HostKeyStatus
 from wizard.errors import EXIT_INTERRUPTED, WizardError
+from wizard.flow import HostKeyStatus
 from wizard.plan import Plan, Step
 from wizard.questions import FORM_PAGES, SCREENS, Draft, draft_from_yaml, new_draft
+from wizard.questions_model import secret_label
 from wizard.secrets import redact
 from wizard.session import Session, SessionStore, sessions_root
 
@@ -193,7 +194,7 @@ class WizardApp(App[int]):
         return bool(self.ask_from_thread(KeepWaitingScreen(step.host, seconds, why)))
 
     def ask_secret(self, field: str, label: str) -> str:
-        value = self.ask_from_thread(PasswordScreen(field, label))
+        value = self.ask_from_thread(PasswordScreen(field, secret_label(field)))
         if value is None:
             raise WizardError(f"no value given for {field}", exit_code=EXIT_INTERRUPTED)
         return str(value)

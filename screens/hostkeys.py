@@ -8,8 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from wizard.connectors.hostkeys import HostKeyStatus
-from wizard.runner import unknown_keys_text
+from wizard.flow import HostKeyStatus, unknown_keys_text
 
 
 class HostKeysScreen(ModalScreen[bool]):

@@ -14,11 +14,10 @@ from screens.labinfo import lab_status, summary
 from screens.plainrun import run_with_progress
 from screens.runmodel import replay_lines, urls
 from wizard.catalog import load_pattern, pattern_ids
-from wizard.connectors.hostkeys import HostKeyStatus
 from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, WizardError
+from wizard.flow import HostKeyStatus, unknown_keys_text
 from wizard.questions import FORM_PAGES, Draft, Page, Question, draft_from_yaml, new_draft
 from wizard.questions_nodes import counts, ranged_roles
-from wizard.runner import unknown_keys_text
 from wizard.secrets import redact
 from wizard.session import Session, SessionStore, sessions_root
 from wizard.topology import describe_roles, picture

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from screens import jobs
 from screens.runmodel import RunModel
-from wizard.executor import Event, Executor, Summary
+from wizard.flow import Event, Flow, Summary
 from wizard.plan import Plan
 from wizard.questions import Draft
 from wizard.session import Session
@@ -22,7 +22,7 @@ def run_with_progress(
 ) -> Summary:
     model = RunModel(plan)
     console = Console()
-    holder: dict[str, Executor] = {}
+    holder: dict[str, Flow] = {}
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         tasks = {h: progress.add_task(h, total=n) for h, n in model.total.items()}
@@ -36,13 +36,13 @@ def run_with_progress(
 
         def on_signal(signum: int, frame: object) -> None:
             progress.console.print("stopping after the steps under way (resume later)...")
-            if "ex" in holder:
-                holder["ex"].cancel()
+            if "flow" in holder:
+                holder["flow"].cancel()
 
         previous = signal.signal(signal.SIGINT, on_signal)
         try:
             summary = jobs.run(
-                draft, session, confirm, on_event, lambda ex: holder.setdefault("ex", ex), ask
+                draft, session, confirm, on_event, lambda f: holder.setdefault("flow", f), ask
             )
         finally:
             signal.signal(signal.SIGINT, previous)

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, RichLog, Static
 from screens import jobs
 from screens.runmodel import RunModel
 from wizard.errors import WizardError
-from wizard.executor import Event, Executor
+from wizard.flow import Event, Flow
 from wizard.plan import Plan
 from wizard.questions import Draft
 from wizard.secrets import redact
@@ -77,7 +77,7 @@ class RunScreen(Screen[str]):
         self.draft = draft
         self.session = session
         self.model = RunModel(plan)
-        self.executor: Executor | None = None
+        self.flow: Flow | None = None
         self.finished: bool | None = None
         self.current = ""
 
@@ -102,8 +102,8 @@ class RunScreen(Screen[str]):
     def execute(self) -> None:
         app = self.app
 
-        def hook(ex: Executor) -> None:
-            self.executor = ex
+        def hook(flow: Flow) -> None:
+            self.flow = flow
 
         try:
             summary = jobs.run(
@@ -170,8 +170,8 @@ class RunScreen(Screen[str]):
         self.dismiss("back")
 
     def action_cancel(self) -> None:
-        if self.executor is not None and self.finished is None:
-            self.executor.cancel()
+        if self.flow is not None and self.finished is None:
+            self.flow.cancel()
             self.query_one("#run-status", Static).update(
                 "Cancelling: finishing the steps under way..."
             )

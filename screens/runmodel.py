@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.executor import Event
+from wizard.flow import Event
 from wizard.plan import Plan
 
 DONE_STATES = ("changed", "unchanged", "would-change", "failed", "skipped")

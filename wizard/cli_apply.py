@@ -12,20 +12,16 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from wizard.answers import load_answers
-from wizard.catalog.model import Pattern
-from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, WizardError, bad_input
-from wizard.executor import Event, Executor, Summary, select_steps
+from wizard.answers import parse_answers, read_answers
+from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, bad_input
+from wizard.executor import Event
+from wizard.flow import Drift, Flow, Hooks
 from wizard.plan import STEP_KINDS, Plan
-from wizard.planner import plan as make_plan
-from wizard.runner import Runner, unknown_keys_text
-from wizard.secrets import redact
+from wizard.runner import unknown_keys_text
 from wizard.session import Session, SessionStore, sessions_root
-from wizard.steps import handlers as all_handlers
 
 KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "files": ("file_edit", "hosts_entry"),
@@ -121,14 +117,11 @@ def _store(args: argparse.Namespace) -> SessionStore:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    answers_file = Path(args.answers)
-    answers, pattern = load_answers(answers_file)
-    plan = make_plan(answers, pattern)
-    session = _store(args).create(pattern.id, hosts=plan.hosts())
-    session.save_answers(answers_file.read_text(encoding="utf-8"))
-    session.save_plan(plan.to_json())
-    session.save_meta(state="planned")
-    return _run(args, session, plan, answers, pattern, resume=False)
+    source = str(Path(args.answers))
+    text = read_answers(source)
+    _, pattern = parse_answers(text, source)  # bad input stops before a session exists
+    session = _store(args).create(pattern.id)
+    return _run(args, session, text, source)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -139,126 +132,71 @@ def _resume(args: argparse.Namespace) -> int:
             f"there is no saved session in {store.root}",
             fix="start one with: carbon-wizard apply --answers FILE",
         )
-    answers, pattern = load_answers(session.answers_path)
-    plan = make_plan(answers, pattern)
-    session.save_plan(plan.to_json())
-    return _run(args, session, plan, answers, pattern, resume=True)
+    source = str(session.answers_path)
+    return _run(args, session, read_answers(source), source)
 
 
-def _run(
-    args: argparse.Namespace,
-    session: Session,
-    plan: Plan,
-    answers: Any,
-    pattern: Pattern,
-    resume: bool,
-) -> int:
+def _hooks(printer: Printer, interactive: bool, tty: bool) -> Hooks:
+    def confirm_keys(statuses: list[Any]) -> bool:
+        print(unknown_keys_text(statuses))
+        return _ask("Trust these keys and pin them in this session?")
+
+    def confirm_drift(drift: list[Drift]) -> bool:
+        for d in drift:
+            printer.note(f"drift: {d.host} {d.path} changed since the wizard wrote it")
+            if d.diff:
+                printer.note(d.diff)
+        return interactive and _ask("Overwrite these changes?")
+
+    def confirm_apply(plan: Plan, selected: set[str]) -> bool:
+        return _ask(f"Apply {len(selected)} steps on {len(plan.hosts())} hosts?")
+
+    return Hooks(
+        confirm_keys=confirm_keys if interactive else None,
+        confirm_drift=confirm_drift,
+        confirm_apply=confirm_apply if interactive else None,
+        ask_secret=_prompt_secret if tty else None,
+        on_event=printer,
+        on_note=printer.note,
+    )
+
+
+def _run(args: argparse.Namespace, session: Session, text: str, source: str) -> int:
     tty = sys.stdin.isatty()
     interactive = tty and not args.yes
-    if not args.yes and not tty:
+    if not args.yes and not tty and not args.check:  # --check changes nothing: no consent
         raise bad_input("no terminal to confirm on", fix="add --yes to run headless")
     printer = Printer(args.json, show_diffs=args.check or args.diff)
-    selected = select_steps(
-        plan, only=parse_kinds(args.only, "--only"), skip=parse_kinds(args.skip, "--skip")
+    only, skip = parse_kinds(args.only, "--only"), parse_kinds(args.skip, "--skip")
+    flow = Flow(
+        session,
+        _hooks(printer, interactive, tty),
+        parallelism=args.parallelism,
+        accept_new_keys=args.accept_new_host_keys,
+        start_timeout=args.start_timeout,
     )
-    # the step modules (lxml, pymysql, cryptography...) load while the hosts are scanned
-    loading = ThreadPoolExecutor(1, thread_name_prefix="cw-import")
-    handlers_loaded = loading.submit(all_handlers)
-    loading.shutdown(wait=False)
+
+    def on_signal(signum: int, frame: object) -> None:
+        printer.note("stopping after the steps under way (resume later)...")
+        flow.cancel()
+
     with session:
-        runner = Runner(
-            answers,
-            plan,
-            session,
-            prompter=_prompt_secret if tty else None,
-            parallelism=args.parallelism,
-        )
-        if args.start_timeout:
-            runner.resources["wait_timeout"] = args.start_timeout
+        prepared = flow.prepare(text, source=source)
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            runner.secrets.resolve_all(plan)
-            confirm = None
-            if interactive:
-
-                def confirm(statuses: list[Any]) -> bool:
-                    print(unknown_keys_text(statuses))
-                    return _ask("Trust these keys and pin them in this session?")
-
-            runner.verify_host_keys(accept_new=args.accept_new_host_keys, confirm=confirm)
-            plan = runner.survey(pattern)
-            session.save_plan(plan.to_json())
-            selected = select_steps(
-                plan, only=parse_kinds(args.only, "--only"), skip=parse_kinds(args.skip, "--skip")
-            )
-            for host, notes in plan.notes.items():
-                for n in notes:
-                    printer.note(f"note: {host}: {n}")
-            handlers = handlers_loaded.result()
-            if resume:
-                drift = runner.drifted(handlers)
-                if drift:
-                    for step, diff in drift:
-                        printer.note(
-                            f"drift: {step.host} {step.inputs.get('path')} changed "
-                            "since the wizard wrote it"
-                        )
-                        if diff:
-                            printer.note(redact(diff))
-                    if not (interactive and _ask("Overwrite these changes?")):
-                        raise WizardError(
-                            f"{len(drift)} file(s) changed on the hosts since this session "
-                            "wrote them",
-                            fix="review the diffs above; resume at a terminal to "
-                            "overwrite, or undo the changes",
-                            exit_code=EXIT_STEP_FAILED,
-                        )
-            if interactive and not args.check:
-                hosts = len(plan.hosts())
-                if not _ask(f"Apply {len(selected)} steps on {hosts} hosts?"):
-                    return EXIT_INTERRUPTED
-            if not args.check:
-                session.save_meta(state="running")
-            summary, cancelled = _execute(runner, handlers, selected, args.check, printer)
+            result = flow.run(prepared, check=args.check, only=only, skip=skip)
         finally:
-            runner.close()
-        state = "failed" if summary.failed else "interrupted" if cancelled else "done"
-        if not args.check:
-            last = session.journal.last()
-            session.save_meta(state=state, last_step=last.step if last else "")
-    printer.note(
-        f"{'check' if args.check else state}: {summary.line()} (session {session.meta.id})"
-    )
+            for s, h in previous.items():
+                signal.signal(s, h)
+    if result.state == "declined":
+        return EXIT_INTERRUPTED
+    summary = result.summary
+    printer.note(f"{'check' if args.check else result.state}: {summary.line()} "
+                 f"(session {session.meta.id})")  # fmt: skip
     if summary.failed:
         printer.note(f"resume with: carbon-wizard resume {session.meta.id}")
         return EXIT_STEP_FAILED
-    return EXIT_INTERRUPTED if cancelled else EXIT_OK
-
-
-def _execute(
-    runner: Runner, handlers: dict[str, Any], selected: set[str], check: bool, printer: Printer
-) -> tuple[Summary, bool]:
-    holder: dict[str, Executor] = {}
-    cancelled = {"yes": False}
-
-    def on_signal(signum: int, frame: object) -> None:
-        cancelled["yes"] = True
-        printer.note("stopping after the steps under way (resume later)...")
-        if "ex" in holder:
-            holder["ex"].cancel()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        summary = runner.execute(
-            handlers,
-            selected=selected,
-            check_mode=check,
-            on_event=printer,
-            executor_hook=lambda ex: holder.setdefault("ex", ex),
-        )
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-    return summary, cancelled["yes"]
+    return EXIT_INTERRUPTED if result.state == "interrupted" else EXIT_OK
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -27,6 +27,13 @@ def jdbc_url(host: str, port: int, name: str, public_key: bool = False) -> str:
     return f"jdbc:mysql://{host}:{port}/{name}?autoReconnect=true&useSSL=false{extra}"
 
 
+def connect_host(host: str, alias: str | None, ip: str | None) -> str:
+    """Where the wizard and the preflight reach the database server: a host name that is
+    only an alias in the nodes' hosts files (``db.host == db.host_alias``) does not
+    resolve here, so ``db.ip``; else ``db.host``."""
+    return ip if ip and alias and host == alias else host
+
+
 def script_variant(answers: Answers, server: ServerInfo | None = None) -> str:
     """The dbscript variant: as answered, else from the server (its version), else the
     one for MySQL 5.7+ and MariaDB 10.2+ (an offline plan)."""
@@ -108,10 +115,9 @@ def build(answers: Answers, pattern: Pattern, server: ServerInfo | None = None) 
         "variant": script_variant(answers, server),
         "host_alias": db.host_alias,
         "ip": db.ip,
-        # where the wizard and the preflight reach the server: a host name that is only an
-        # alias in the nodes' hosts files (db.host == db.host_alias) does not resolve there
-        "connect_host": db.ip if db.ip and db.host_alias and db.host == db.host_alias else db.host,
+        "connect_host": connect_host(db.host, db.host_alias, db.ip),
         "tls": db.tls.mode,
+        "tls_ca": db.tls.ca,
     }
     dbs: dict[str, dict[str, Any]] = {}
     for key, spec in pattern.databases.items():

@@ -1,9 +1,9 @@
 """``plan`` without ``--offline``: connect read-only to the hosts and the database server
 and mark each step satisfied or "would change", with the file diffs it would make.
 
-It runs every step's ``check`` (never ``apply``) through the same runner and handlers as
-``apply --check``, in a throwaway session: host keys must already be known (pinned in the
-answers or in ~/.ssh/known_hosts) unless ``accept_new`` is given.
+It is ``apply --check`` (the same :class:`wizard.flow.Flow`) in a throwaway session: host
+keys must already be known (pinned in the answers or in ~/.ssh/known_hosts) unless
+``accept_new`` is given.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from pathlib import Path
 from wizard.answers import Answers
 from wizard.catalog.model import Pattern
 from wizard.executor import Event
+from wizard.flow import Flow, Hooks, Prepared
 from wizard.plan import Plan
-from wizard.runner import Runner
 from wizard.session import SessionStore
-from wizard.steps import handlers as all_handlers
 
 
 @dataclass
@@ -40,23 +39,19 @@ def check_plan(
 ) -> tuple[Plan, dict[str, StepState]]:
     """The plan made against what the homes hold, and every step's state on the hosts."""
     root = Path(tempfile.mkdtemp(prefix="carbon-wizard-plan-"))
+    states: dict[str, StepState] = {}
+
+    def collect(e: Event) -> None:
+        if e.state != "running":
+            states[e.step.id] = StepState(e.state, e.message, e.diff, e.notes)
+
     try:
         session = SessionStore(root).create(plan.pattern, hosts=plan.hosts())
-        runner = Runner(answers, plan, session, parallelism=parallelism)
-        states: dict[str, StepState] = {}
-
-        def collect(e: Event) -> None:
-            if e.state != "running":
-                states[e.step.id] = StepState(e.state, e.message, e.diff, e.notes)
-
-        try:
-            runner.secrets.resolve_all(plan)
-            runner.verify_host_keys(accept_new=accept_new)
-            plan = runner.survey(pattern)
-            runner.execute(all_handlers(), check_mode=True, on_event=collect)
-        finally:
-            runner.close()
-        return plan, states
+        flow = Flow(
+            session, Hooks(on_event=collect), parallelism=parallelism, accept_new_keys=accept_new
+        )
+        result = flow.run(Prepared(answers, pattern, plan), check=True)
+        return result.plan, states
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -14,6 +14,16 @@ from wizard.planner_base import uniq as _uniq
 from wizard.secretrefs import has_token, token
 
 EDIT_KEYS = ("op", "locator", "value", "attr", "parent", "match", "after")
+
+
+def _server(db: dict[str, Any]) -> dict[str, Any]:
+    """Where and how the wizard reaches the database server (TLS and its CA file)."""
+    server = {"host": db["connect_host"], "port": db["port"], "tls": db["tls"]}
+    if db["tls_ca"]:
+        server["ca"] = db["tls_ca"]
+    return server
+
+
 GLOB_CHARS = ("*", "?", "[")
 
 
@@ -64,7 +74,7 @@ class ConfigSteps(BuilderBase):
                 f"create database {info['name']} ({db['charset']}), user {info['user']} "
                 f"and grants for {', '.join(hosts)}",
                 {
-                    "server": {"host": db["connect_host"], "port": db["port"], "tls": db["tls"]},
+                    "server": _server(db),
                     "admin_user": db["admin_user"],
                     "admin_password": token("db.admin_password"),
                     "name": info["name"],
@@ -97,7 +107,7 @@ class ConfigSteps(BuilderBase):
                     "source_node": source["name"],
                     "variant": db["variant"],
                     "markers": list(spec.markers),
-                    "server": {"host": db["connect_host"], "port": db["port"], "tls": db["tls"]},
+                    "server": _server(db),
                     "admin_user": db["admin_user"],
                     "admin_password": token("db.admin_password"),
                 },

@@ -125,7 +125,7 @@ async def test_cancel_stops_after_the_steps_under_way_and_offers_resume(
         await _to_review(app, pilot, settle, until)
         await _review(app, pilot, until)
         run = await _start_run(app, pilot, until)
-        await until(pilot, lambda: run.executor is not None, 60, "the executor")
+        await until(pilot, lambda: run.flow is not None, 60, "the run under way")
         await until(pilot, lambda: sum(run.model.done.values()) >= 1, 60, "a first step")
         await pilot.press("c")
         started_at_cancel = sum(1 for ev, _ in _journal(app) if ev == "start")

@@ -52,3 +52,36 @@ def test_importing_every_engine_module_loads_no_front_end() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "", f"front-end modules loaded by the engine: {out.stdout}"
+
+
+# What the screens may use of the engine: the application layer (wizard.flow), the models
+# and the question definitions. Connectors, step handlers, the runner and the executor
+# are the Flow's business (docs/architecture.md).
+SCREENS_FORBIDDEN = (
+    "wizard.connectors",
+    "wizard.steps",
+    "wizard.runner",
+    "wizard.executor",
+    "wizard.planner",
+    "wizard.plan_online",
+)
+
+
+def _wizard_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("wizard"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("wizard"):
+            out.add(node.module)
+    return out
+
+
+def test_screens_reach_the_engine_only_through_the_flow() -> None:
+    offenders = []
+    for path in sorted((ROOT / "screens").rglob("*.py")):
+        for module in sorted(_wizard_imports(path)):
+            if any(module == f or module.startswith(f + ".") for f in SCREENS_FORBIDDEN):
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not offenders, "\n".join(offenders)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from wizard.answers.load import AnswersError, load_answers, parse_answers
+from wizard.answers.load import AnswersError, load_answers, parse_answers, read_answers
 from wizard.answers.model import Answers, Lb, Node, schema
 from wizard.answers.rules import Problem, node_offset
 
@@ -19,5 +19,6 @@ __all__ = [
     "load_answers",
     "node_offset",
     "parse_answers",
+    "read_answers",
     "schema",
 ]

@@ -240,9 +240,14 @@ def parse_answers(text: str, source: str = "answers") -> tuple[Answers, Pattern]
 
 
 def load_answers(path: str | Path) -> tuple[Answers, Pattern]:
+    return parse_answers(read_answers(path), str(path))
+
+
+def read_answers(path: str | Path) -> str:
+    """The text of an answers file, with a clear error when it cannot be read."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except OSError as exc:
         raise WizardError(
             f"cannot read the answers file: {exc.strerror}",
@@ -253,4 +258,3 @@ def load_answers(path: str | Path) -> tuple[Answers, Pattern]:
         raise WizardError(
             "the answers file is not UTF-8 text", Where(file=str(p)), "save it as UTF-8"
         ) from exc
-    return parse_answers(text, str(p))

@@ -45,6 +45,7 @@ __all__ = [
     "ServerInfo",
     "TlsMode",
     "check_host_pattern",
+    "tls_mode",
     "check_name",
     "check_reachable",
     "quote_ident",
@@ -53,6 +54,25 @@ __all__ = [
 # off: plain; preferred: TLS when the server offers it, unverified (the client default);
 # required: TLS, unverified; verify-ca: TLS + CA check; verify-identity: + host name check.
 TlsMode = Literal["off", "preferred", "required", "verify-ca", "verify-identity"]
+# answers db.tls.mode -> the connection's TLS mode (the one mapping)
+_ANSWER_TLS: dict[str, TlsMode] = {
+    "disabled": "off",
+    "preferred": "preferred",
+    "required": "required",
+    "verify": "verify-identity",
+}
+
+
+def tls_mode(answer: str | None) -> TlsMode:
+    """The TLS mode for the answers' ``db.tls.mode`` (``disabled`` when not given)."""
+    mode = _ANSWER_TLS.get(answer or "disabled")
+    if mode is None:
+        raise bad_input(
+            f"unknown database TLS mode {answer!r}",
+            fix="use one of: " + ", ".join(_ANSWER_TLS),
+            field="db.tls.mode",
+        )
+    return mode
 
 
 def _tls_context(mode: TlsMode, ca: str | None) -> ssl.SSLContext | None:

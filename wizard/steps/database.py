@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from wizard import dbstate
-from wizard.connectors.mysql import MySQL
+from wizard.connectors.mysql import MySQL, tls_mode
 from wizard.connectors.mysql_checks import Change, Report
 from wizard.dbscripts import apply_script, check_script, load_script
 from wizard.executor import Outcome, RunContext
@@ -18,12 +18,6 @@ from wizard.plan import Step
 from wizard.secretrefs import substitute
 from wizard.secrets import Secret
 
-_TLS = {
-    "disabled": "off",
-    "preferred": "preferred",
-    "required": "required",
-    "verify": "verify-identity",
-}
 _lock = threading.Lock()
 
 
@@ -42,7 +36,7 @@ def admin_connection(step: Step, ctx: RunContext) -> MySQL:
                 server["port"],
                 step.inputs["admin_user"],
                 _secret(step.inputs["admin_password"], ctx),
-                tls=_TLS.get(server.get("tls", "preferred"), "preferred"),  # type: ignore[arg-type]
+                tls=tls_mode(server.get("tls")),
                 ca=server.get("ca"),
             )
             db.connect()

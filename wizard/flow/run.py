@@ -1,0 +1,300 @@
+"""The application layer: one way to prepare, review, run, cancel and resume a setup,
+for every front end (the headless CLI, the Textual wizard, the line-by-line wizard).
+
+A front end builds a :class:`Flow` on a session with its :class:`Hooks` (how it asks and
+how it shows progress), then calls :meth:`Flow.prepare` with the answers text and
+:meth:`Flow.review` or :meth:`Flow.run`. Everything between (secrets resolved up front,
+host keys verified in one batch, the homes and the database server read before the real
+plan is made, drift on resume, the executor, cancel, "keep waiting", the session's end
+state) happens here, once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from wizard.answers import Answers, parse_answers
+from wizard.catalog.model import Pattern
+from wizard.connectors.hostkeys import HostKeyStatus
+from wizard.errors import EXIT_STEP_FAILED, WizardError
+from wizard.executor import Event, Executor, Summary, select_steps
+from wizard.plan import Plan, Step
+from wizard.planner import plan as make_plan
+from wizard.runner import Runner
+from wizard.secrets import Prompter, redact
+from wizard.session import Session
+from wizard.steps.nodes import KEEP_WAITING
+
+# Answers, plan and meta saved together (a front end's autosave, a review) are one group
+# at a time, so they always belong together; a single save is safe alone.
+SESSION_WRITES = threading.RLock()
+REVIEW_KINDS = ("file_edit", "hosts_entry")
+EndState = Literal["done", "failed", "interrupted", "declined", "checked"]
+
+
+@dataclass
+class Drift:
+    """A file the session wrote that changed on its host since (diff masked)."""
+
+    host: str
+    path: str
+    diff: str
+
+
+class DriftDeclined(WizardError):
+    """Files changed on the hosts since the session wrote them, and they are not to be
+    overwritten: nothing was written."""
+
+
+@dataclass
+class Hooks:
+    """How a front end takes part. ``None`` means: nobody to ask (headless)."""
+
+    confirm_keys: Callable[[list[HostKeyStatus]], bool] | None = None
+    confirm_drift: Callable[[list[Drift]], bool] | None = None
+    confirm_apply: Callable[[Plan, set[str]], bool] | None = None
+    keep_waiting: Callable[[Step, float, str], bool] | None = None
+    ask_secret: Prompter | None = None
+    on_event: Callable[[Event], None] | None = None
+    on_note: Callable[[str], None] | None = None
+
+
+@dataclass
+class Prepared:
+    answers: Answers
+    pattern: Pattern
+    plan: Plan  # the offline plan; the run re-plans against the homes
+
+
+@dataclass
+class Review:
+    plan: Plan
+    text: str
+    diffs: list[tuple[str, str, str]] = field(default_factory=list)  # host, step id, diff
+    notes: list[str] = field(default_factory=list)
+    summary: Summary | None = None
+
+
+@dataclass
+class RunResult:
+    summary: Summary
+    state: EndState
+    plan: Plan
+
+    def failure(self) -> WizardError | None:
+        """The first failed step as one error (None when nothing failed)."""
+        return failure(self.summary)
+
+
+def failure(summary: Summary) -> WizardError | None:
+    if not summary.failed:
+        return None
+    first = summary.errors[0] if summary.errors else None
+    return WizardError(
+        f"{summary.failed} step(s) failed" + (f": {first.what}" if first else ""),
+        first.where if first else None,
+        first.fix if first and first.fix else "fix the cause and resume",
+        EXIT_STEP_FAILED,
+    )
+
+
+def _handlers() -> dict[str, Any]:
+    from wizard.steps import handlers
+
+    return handlers()
+
+
+class Flow:
+    def __init__(
+        self,
+        session: Session,
+        hooks: Hooks | None = None,
+        *,
+        parallelism: int = 8,
+        accept_new_keys: bool = False,
+        start_timeout: float | None = None,
+    ) -> None:
+        self.session = session
+        self.hooks = hooks or Hooks()
+        self.parallelism = parallelism
+        self.accept_new_keys = accept_new_keys
+        self.start_timeout = start_timeout
+        self._executor: Executor | None = None
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+
+    # -- answers -> plan ---------------------------------------------------------------
+    def prepare(self, answers_text: str, *, source: str = "answers") -> Prepared:
+        """Validate the answers, plan offline, and keep answers and plan in the session."""
+        answers, pattern = parse_answers(answers_text, source)
+        plan = make_plan(answers, pattern)
+        with SESSION_WRITES:
+            self.session.save_answers(answers_text)
+            self.session.save_plan(plan.to_json())
+            self.session.save_meta(state="planned", pattern=pattern.id, hosts=plan.hosts())
+        return Prepared(answers, pattern, plan)
+
+    # -- review and run ----------------------------------------------------------------
+    def review(self, prepared: Prepared, kinds: Iterable[str] = REVIEW_KINDS) -> Review:
+        """The plan made against the homes, and the diffs and notes of a check of
+        ``kinds`` (the file steps): changes nothing."""
+        diffs: list[tuple[str, str, str]] = []
+        notes: list[str] = []
+
+        def collect(e: Event) -> None:
+            if e.diff and e.state in ("would-change", "changed"):
+                diffs.append((e.step.host, e.step.id, e.diff))
+            where = e.step.inputs.get("file", "")
+            notes.extend(f"{e.step.host} {where}: {n}" for n in e.notes)
+
+        handlers = self._load_handlers()
+        with self._runner(prepared) as runner:
+            plan = self._open(runner, prepared.pattern)
+            summary = runner.execute(
+                handlers.result(),
+                selected=select_steps(plan, only=kinds),
+                check_mode=True,
+                on_event=collect,
+            )
+        text = plan.render_text()
+        if notes:
+            text += "\nFound on the hosts and left as is:\n"
+            text += "\n".join(f"  note: {n}" for n in notes) + "\n"
+        return Review(plan, text, diffs, notes, summary)
+
+    def run(
+        self,
+        prepared: Prepared,
+        *,
+        check: bool = False,
+        only: Iterable[str] = (),
+        skip: Iterable[str] = (),
+    ) -> RunResult:
+        """Apply the plan (``check``: only see what would change). Files the session
+        wrote before (a resumed session) that changed on the hosts since are shown to
+        ``hooks.confirm_drift`` first; no (or nobody to ask) raises
+        :class:`DriftDeclined` before any write. The session's state follows."""
+        handlers = self._load_handlers()
+        with self._runner(prepared) as runner:
+            try:
+                plan = self._open(runner, prepared.pattern)
+                self._check_drift(runner, handlers.result())
+                selected = select_steps(plan, only=only, skip=skip)
+                confirm = self.hooks.confirm_apply
+                if not check and confirm is not None and not confirm(plan, selected):
+                    return RunResult(Summary(), "declined", plan)
+                if not check:
+                    self.session.save_meta(state="running")
+                summary = runner.execute(
+                    handlers.result(),
+                    selected=selected,
+                    check_mode=check,
+                    on_event=self.hooks.on_event,
+                    executor_hook=self._attach,
+                )
+            except DriftDeclined:
+                raise  # nothing was written; the session keeps its state
+            except WizardError:
+                if not check:
+                    self.session.save_meta(state="failed")
+                raise
+        state: EndState = (
+            "failed"
+            if summary.failed
+            else "interrupted"
+            if self._cancelled.is_set()
+            else "checked"
+            if check
+            else "done"
+        )
+        if not check:
+            last = self.session.journal.last()
+            self.session.save_meta(state=state, last_step=last.step if last else "")
+        return RunResult(summary, state, plan)
+
+    def cancel(self) -> None:
+        """Finish the steps under way and start no new one (the session can resume)."""
+        self._cancelled.set()
+        with self._lock:
+            if self._executor is not None:
+                self._executor.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    # -- inside ------------------------------------------------------------------------
+    def _attach(self, executor: Executor) -> None:
+        with self._lock:
+            self._executor = executor
+            if self._cancelled.is_set():
+                executor.cancel()
+
+    def _load_handlers(self) -> Future[dict[str, Any]]:
+        """The step modules (lxml, pymysql, cryptography...) load while the hosts are
+        scanned."""
+        pool = ThreadPoolExecutor(1, thread_name_prefix="cw-import")
+        loading = pool.submit(_handlers)
+        pool.shutdown(wait=False)
+        return loading
+
+    def _runner(self, prepared: Prepared) -> _Open:
+        runner = Runner(
+            prepared.answers,
+            prepared.plan,
+            self.session,
+            prompter=self.hooks.ask_secret,
+            parallelism=self.parallelism,
+        )
+        if self.start_timeout:
+            runner.resources["wait_timeout"] = self.start_timeout
+        if self.hooks.keep_waiting is not None:
+            runner.resources[KEEP_WAITING] = self.hooks.keep_waiting
+        return _Open(runner)
+
+    def _open(self, runner: Runner, pattern: Pattern) -> Plan:
+        """Secrets, host keys, then the plan made against the homes (saved)."""
+        runner.secrets.resolve_all(runner.plan)
+        runner.verify_host_keys(accept_new=self.accept_new_keys, confirm=self.hooks.confirm_keys)
+        plan = runner.survey(pattern)
+        with SESSION_WRITES:
+            self.session.save_plan(plan.to_json())
+        if self.hooks.on_note is not None:
+            for host, notes in plan.notes.items():
+                for n in notes:
+                    self.hooks.on_note(redact(f"note: {host}: {n}"))
+        return plan
+
+    def _check_drift(self, runner: Runner, handlers: dict[str, Any]) -> None:
+        drift = [
+            Drift(step.host, str(step.inputs.get("path") or step.id), redact(diff))
+            for step, diff in runner.drifted(handlers)
+        ]
+        if not drift:
+            return
+        confirm = self.hooks.confirm_drift
+        if confirm is None or not confirm(drift):
+            raise DriftDeclined(
+                f"{len(drift)} file(s) changed on the hosts since this session wrote them; "
+                "nothing was written",
+                fix="review the diffs; undo the changes, or resume where you can confirm "
+                "overwriting them",
+                exit_code=EXIT_STEP_FAILED,
+            )
+
+
+class _Open:
+    """A runner that is closed (connections, DB sessions) when the block ends."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+
+    def __enter__(self) -> Runner:
+        return self.runner
+
+    def __exit__(self, *exc: object) -> None:
+        self.runner.close()

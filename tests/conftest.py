@@ -1,10 +1,17 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures shared by every test folder.
+
+- ``ui_lab``: ``make()`` starts a 4-host lab of the test's own.
+- ``settle`` and ``until``: Pilot helpers that wait for a condition, never for a time.
+
+When the lab cannot start, the tests skip with the reason, or fail when ``CI=true``.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,3 +47,43 @@ def ui_lab() -> Iterator[Callable[[], dict[str, Any]]]:
     yield make
     for d in made:
         labctl.down(d)
+
+
+async def _settle(app: Any, pilot: Any) -> None:
+    """Messages landed, every worker but the flow done and, on a form, every field
+    mounted (long pages come in parts; a loaded machine is slower)."""
+    from screens.form import FormScreen
+
+    await pilot.pause()
+    busy = [w for w in app.workers if w.group != "flow"]
+    if busy:
+        await app.workers.wait_for_complete(busy)
+    await _until(
+        pilot,
+        lambda: not isinstance(app.screen, FormScreen) or app.screen.all_mounted(),
+        30,
+        "the form's fields",
+    )
+    await pilot.pause()
+
+
+async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def settle() -> Callable[..., Any]:
+    """``await settle(app, pilot)``: messages landed, workers (but the flow) done, and a
+    form's fields all mounted."""
+    return _settle
+
+
+@pytest.fixture
+def until() -> Callable[..., Any]:
+    """``await until(pilot, predicate, timeout, what)``: poll the UI until true (the
+    timeout only ends a wait that would never end: a freeze of seconds, not a slow step)."""
+    return _until

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input, Log, Static
 
 from screens.app import WizardApp
 from screens.done import DoneScreen
@@ -143,7 +143,20 @@ async def _until(
             raise AssertionError(
                 f"timed out after {timeout:.0f}s waiting for {what}: {_status(app)}"
             )
-        await pilot.pause(0.1)
+        await pilot.pause(0.05)
+
+
+async def _settled(pilot: Any, app: WizardApp) -> None:
+    """Every worker but the wizard's flow done, their messages handled, the screen
+    refreshed: what the user sees once the screen stops changing."""
+    busy = [w for w in app.workers if w.group != "flow"]
+    if busy:
+        await app.workers.wait_for_complete(busy)
+    await pilot.wait_for_scheduled_animations()
+
+
+def _log(app: WizardApp) -> str:
+    return "\n".join(app.screen.query_one("#plan", Log).lines)
 
 
 def _form_status(app: WizardApp) -> str:
@@ -171,7 +184,8 @@ async def test_no_password_in_any_screenshot_of_a_full_run(
         task = asyncio.get_running_loop().create_task(camera.run())
         try:
             await _until(pilot, app, lambda: bool(app.screen.query("#menu")), 30, "welcome")
-            await pilot.pause(0.5)
+            await _settled(pilot, app)  # the lab checked: the welcome screen as it stays
+            camera.shoot("checked")
             await pilot.press("enter")
             await _until(pilot, app, lambda: isinstance(app.screen, PatternScreen), 30, "patterns")
             await pilot.press(*["down"] * pattern_ids().index(PATTERN), "enter")
@@ -203,7 +217,8 @@ async def test_no_password_in_any_screenshot_of_a_full_run(
             )
             camera.shoot("plan")
             await pilot.press("d")
-            await pilot.pause(0.3)
+            await _until(pilot, app, lambda: "+++ " in _log(app), 30, "the diffs")
+            await _settled(pilot, app)
             camera.shoot("diffs")
             await pilot.press("ctrl+n")
             await _until(pilot, app, lambda: isinstance(app.screen, RunScreen), 30, "the run")
@@ -211,16 +226,22 @@ async def test_no_password_in_any_screenshot_of_a_full_run(
             assert isinstance(run, RunScreen)
             await _until(pilot, app, lambda: run.finished is not None, 300, "the run to end")
             assert run.finished, _status(app)
-            await pilot.pause(0.5)
+            await _settled(pilot, app)  # the end state painted
             camera.shoot("finished")
             await pilot.press("ctrl+n")
             await _until(pilot, app, lambda: isinstance(app.screen, DoneScreen), 30, "done")
-            await pilot.pause(0.3)
+            await _settled(pilot, app)
             camera.shoot("done")
 
             task.cancel()  # the control is not one of the wizard's screens
             app.push_screen(ControlScreen(typed))  # the scan sees a password on screen
-            await pilot.pause(0.3)
+            await _until(
+                pilot,
+                app,
+                lambda: "control:" in svg_text(app.export_screenshot()),
+                30,
+                "the control screen",
+            )
             control = app.export_screenshot()
         finally:
             task.cancel()

@@ -1,11 +1,11 @@
-"""The run screen under a storm of progress events: the UI loop's longest step stays under
-100 ms of UI-thread CPU. The events are the real plan's steps, posted from a worker
-thread the way the executor reports them (no hosts needed: this measures the UI alone)."""
+"""The run screen under a storm of progress events: every event lands, and the panels show
+the end state. The events are the real plan's steps, posted from a worker thread the way
+the executor reports them (no hosts needed). How long the UI loop's steps take under such
+a storm is measured in benchmarks/bench_ui.py, not here."""
 
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from screens.app import WizardApp
@@ -16,26 +16,18 @@ from wizard.planner import plan as make_plan
 from wizard.questions import new_draft
 from wizard.session import SessionStore
 
-MAX_UI_STEP = 0.1
-# The assertion allows half again: on a loaded 2-core CI machine a repaint of a full screen
-# has measured 106-110 ms of CPU. Over that is a regression; the printed figure is the one
-# to compare with the 100 ms target (issue 9 notes the worst case seen).
-UI_STEP_GUARD = MAX_UI_STEP * 1.5
 
-
-async def test_run_screen_stays_responsive(tmp_path: Path, loop_meter, until) -> None:
+async def test_run_screen_shows_every_event_of_a_storm(tmp_path: Path, until) -> None:
     draft = new_draft("apim-distributed")
     plan = make_plan(*validated(draft))
     session = SessionStore(tmp_path / "s").create(draft.pattern_id)
     screen = RunScreen(draft, session, plan)
     screen.execute = lambda: None  # type: ignore[method-assign]
     app = WizardApp(lab_dir=tmp_path / "no-lab", session_dir=str(tmp_path / "s"))
-    loop_meter.context = lambda: type(app.screen).__name__
 
     def report() -> None:
         for step in plan.steps:
             screen.post_message(RunScreen.Stepped(Event(step, "running")))
-            time.sleep(0.002)
             state = "changed" if step.kind != "wait" else "unchanged"
             screen.post_message(RunScreen.Stepped(Event(step, state, "ok", seconds=0.1)))
         screen.post_message(RunScreen.Finished("Done.", True))
@@ -43,18 +35,14 @@ async def test_run_screen_stays_responsive(tmp_path: Path, loop_meter, until) ->
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         app.push_screen(screen)
-        await pilot.pause()
-        loop_meter.reset()
+        await until(pilot, lambda: screen.is_mounted, 30, "the run screen")
         worker = threading.Thread(target=report)
         worker.start()
         await until(pilot, lambda: screen.finished is not None, 60, "the events")
-        await pilot.pause(0.3)
-        loop_meter.active = False
         worker.join()
+        # Finished comes after every Stepped and repaints the panels at once
         assert set(screen.model.nodes.values()) == {"running"}
         assert screen.query_one("#run-topology", Panel).text.count("running") == 5
         db_steps = screen.model.total["db"]
         assert f"{db_steps:>3}/{db_steps:<3}" in screen.query_one("#run-hosts", Panel).text
         await pilot.press("ctrl+q")
-    print(f"run screen: longest UI step {loop_meter.worst * 1000:.0f} ms of {loop_meter.steps}")
-    assert loop_meter.worst < UI_STEP_GUARD, loop_meter.what

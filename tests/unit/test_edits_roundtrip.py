@@ -4,7 +4,6 @@ every lxml node."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -48,17 +47,13 @@ def _spans_rebuild(doc: XmlDoc) -> None:
     assert all(doc.span(n).start < doc.span(n).end for n in nodes)
 
 
-def test_all_stock_files_parse_and_serialize_fast() -> None:
+def test_all_stock_files_parse_and_serialize_unchanged() -> None:
+    """(How long this takes is measured in benchmarks/bench_edits.py.)"""
     if not STOCK_XML:
         pytest.skip("../shared/wso2-conf is not here (a user's clone)")
-    started = time.perf_counter()
-    total = 0
     for path in STOCK_XML:
         data = path.read_bytes()
-        total += len(data)
-        assert XmlDoc(data).serialize() == data
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0, f"{len(STOCK_XML)} files, {total} bytes took {elapsed:.2f}s"
+        assert XmlDoc(data).serialize() == data, _id(path)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.xml")))

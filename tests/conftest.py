@@ -1,6 +1,8 @@
 """Fixtures shared by every test folder.
 
-- ``ui_lab``: ``make()`` starts a 4-host lab of the test's own.
+- ``ui_lab``: ``make()`` gives the 4-host lab of the UI and fault tests (one per session,
+  built on first use), its product homes back to stock and its answers files naming
+  databases of the test's own.
 - ``settle`` and ``until``: Pilot helpers that wait for a condition, never for a time.
 
 When the lab cannot start, the tests skip with the reason, or fail when ``CI=true``.
@@ -8,6 +10,8 @@ When the lab cannot start, the tests skip with the reason, or fail when ``CI=tru
 
 from __future__ import annotations
 
+import copy
+import itertools
 import os
 import shutil
 import tempfile
@@ -25,28 +29,50 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"the lab could not start: {reason}")
 
 
-@pytest.fixture
-def ui_lab() -> Iterator[Callable[[], dict[str, Any]]]:
-    """``make()`` starts a 4-host lab under /tmp (0755); every lab made is torn down."""
+@pytest.fixture(scope="session")
+def _session_ui_lab() -> Iterator[dict[str, Any]]:
+    """One 4-host lab (0.5 s fake boot) under /tmp (0755) for the UI and fault tests."""
     from wizard.lab import labctl
 
-    made: list[Path] = []
+    d = Path(tempfile.mkdtemp(prefix="cw-ui-lab-", dir="/tmp"))
+    d.chmod(0o755)
+    try:
+        lab = labctl.up(d, 4, boot_delay=0.5)
+    except Exception as exc:  # noqa: BLE001 - report why, then skip (or fail in CI)
+        shutil.rmtree(d, ignore_errors=True)
+        _unavailable(f"{type(exc).__name__}: {exc}")
+        raise
+    try:
+        yield lab
+    finally:
+        labctl.down(d)
+
+
+_DB_PREFIXES = itertools.count(1)
+
+
+def _own_answers(lab: dict[str, Any], prefix: str) -> None:
+    """Rewrite the lab's answers files (what the wizard prefills from) with databases
+    named ``<prefix><name>``: a test's databases are its own."""
+    from wizard.labanswers import answers_for_lab
+
+    for pattern, path in lab["answers"].items():
+        Path(path).write_text(answers_for_lab(lab, pattern, db_prefix=prefix))
+
+
+@pytest.fixture
+def ui_lab(_session_ui_lab: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """``make()``: the shared lab, every product home back to a fresh pack (no node
+    running, empty LB and hosts files) and answers with this test's own database names."""
+    from wizard.lab import labctl
 
     def make() -> dict[str, Any]:
-        d = Path(tempfile.mkdtemp(prefix="cw-ui-lab-", dir="/tmp"))
-        d.chmod(0o755)
-        made.append(d)
-        try:
-            return labctl.up(d, 4, boot_delay=0.5)
-        except Exception as exc:  # noqa: BLE001 - report why, then skip (or fail in CI)
-            shutil.rmtree(d, ignore_errors=True)
-            made.remove(d)
-            _unavailable(f"{type(exc).__name__}: {exc}")
-            raise
+        lab = _session_ui_lab
+        labctl.reset_homes(Path(lab["dir"]))
+        _own_answers(lab, f"t{next(_DB_PREFIXES)}_")
+        return copy.deepcopy(lab)
 
-    yield make
-    for d in made:
-        labctl.down(d)
+    return make
 
 
 async def _settle(app: Any, pilot: Any) -> None:

@@ -9,12 +9,12 @@ import re
 import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from wizard.catalog import pattern_ids
 from wizard.questions import new_draft
 
-pexpect = pytest.importorskip("pexpect")
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +80,7 @@ def test_plain_mode_asks_the_shared_questions_and_runs(ui_lab, tmp_path: Path) -
         child.close(force=True)
     out = log.getvalue()
     assert child.exitstatus == 0, out[-2000:]
-    assert re.search(r"node\s.*10/10", out)  # the rich progress bar of the node's steps
+    assert re.search(r"node\s.*\b(\d+)/\1\b", out)  # the node's progress bar, all done
     assert "[  running  ] node" in out  # the topology with the node's state
     [session] = list(sessions.iterdir())
     saved = (session / "answers.yaml").read_text()

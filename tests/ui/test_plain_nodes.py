@@ -10,14 +10,13 @@ import re
 import sys
 from pathlib import Path
 
-import pytest
+import pexpect
 import yaml
 
 from wizard.answers import parse_answers
 from wizard.catalog import pattern_ids
 from wizard.questions import new_draft
 
-pexpect = pytest.importorskip("pexpect")
 ROOT = Path(__file__).resolve().parents[2]
 PATTERN = "ob-km-ha"
 

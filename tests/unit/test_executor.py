@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,21 @@ from wizard.secrets import Secret
 class World:
     """A tiny 'host state': step id -> applied, with timing and concurrency records."""
 
-    def __init__(self, delay: float = 0.0, fail: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        delay: float = 0.0,
+        fail: set[str] | None = None,
+        meet: set[str] | None = None,
+        after_apply: Callable[[Step], None] | None = None,
+    ) -> None:
         self.state: dict[str, bool] = {}
-        self.delay = delay
+        self.delay = delay  # work that takes time: two steps at once on a host would overlap
         self.fail = fail or set()
+        # the steps in ``meet`` wait for each other inside apply: run one at a time, they
+        # break the barrier (after a freeze of 30 s) and fail
+        self.meet = meet or set()
+        self._meeting = threading.Barrier(len(self.meet) or 1, timeout=30)
+        self.after_apply = after_apply
         self.applied: list[str] = []
         self.active: dict[str, int] = {}
         self.max_active_per_host: dict[str, int] = {}
@@ -41,12 +53,16 @@ class World:
             self.active[step.host] = n
             self.max_active_per_host[step.host] = max(self.max_active_per_host.get(step.host, 0), n)
         try:
+            if step.id in self.meet:
+                self._meeting.wait()
             time.sleep(self.delay)
             if step.id in self.fail:
                 raise WizardError(f"cannot apply {step.id}", exit_code=1)
             self.state[step.id] = True
             with self._lock:
                 self.applied.append(step.id)
+            if self.after_apply is not None:
+                self.after_apply(step)
             return Outcome(True)
         finally:
             with self._lock:
@@ -74,7 +90,7 @@ def _handlers(world: World) -> dict[str, World]:
 
 
 def test_order_parallelism_and_journal(tmp_path: Path) -> None:
-    world = World(delay=0.05)
+    world = World(delay=0.05, meet={"db", "e1", "e2", "e3"})  # the first step of each host
     journal = Journal(tmp_path / "journal.jsonl")
     events: list[Event] = []
     summary = Executor(_plan(), _handlers(world), journal=journal, on_event=events.append).run()
@@ -188,10 +204,9 @@ def test_cycle_is_reported() -> None:
 
 
 def test_cancel_stops_new_steps() -> None:
-    world = World(delay=0.05)
+    cancel: list[Callable[[], None]] = []
+    world = World(after_apply=lambda step: cancel[0]())  # cancelled during the first step
     ex = Executor(_plan(), _handlers(world), parallelism=1)
-    timer = threading.Timer(0.02, ex.cancel)
-    timer.start()
+    cancel.append(ex.cancel)
     summary = ex.run()
-    timer.join()
     assert summary.changed < 7

@@ -15,12 +15,12 @@ import yaml
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.catalog import pattern_ids
+from wizard.edits import apply as edits_apply
+from wizard.edits import model as edits_model
 from wizard.planner import plan
 from wizard.secretrefs import substitute
 
 STOCK = Path(__file__).resolve().parents[2] / ".." / "shared" / "wso2-conf" / "apim-2.6.0"
-edits_apply = pytest.importorskip("wizard.edits.apply")
-edits_model = pytest.importorskip("wizard.edits.model")
 
 MINE = {"apim-all-in-one", "apim-active-passive"}
 # references a stock 2.6.0 file already points where the plan does (set, unchanged)

@@ -136,6 +136,35 @@ def _resume(args: argparse.Namespace) -> int:
     return _run(args, session, read_answers(source), source)
 
 
+def _rollback(args: argparse.Namespace) -> int:
+    store = _store(args)
+    session = store.open(args.id) if args.id else store.latest()
+    if session is None:
+        raise bad_input(f"there is no saved session in {store.root}")
+    tty = sys.stdin.isatty()
+    interactive = tty and not args.yes
+    if not args.yes and not tty:
+        raise bad_input("no terminal to confirm on", fix="add --yes to roll back headless")
+    printer = Printer(args.json, show_diffs=True)
+    hooks = _hooks(printer, interactive, tty)
+    flow = Flow(session, hooks, accept_new_keys=args.accept_new_host_keys)
+    source = str(session.answers_path)
+    with session:
+        prepared = flow.prepare(read_answers(source), source=source, save=False)
+        if interactive and not _ask(
+            f"Roll back session {session.meta.id}"
+            + (" and drop the databases the wizard created" if args.drop_databases else "")
+            + "?"
+        ):
+            return EXIT_INTERRUPTED
+        result = flow.rollback(prepared, drop_databases=args.drop_databases)
+    printer.note(f"rollback {result.state}: {result.summary.line()} (session {session.meta.id})")
+    if result.summary.failed:
+        printer.note(f"resume the rollback with: carbon-wizard rollback {session.meta.id}")
+        return EXIT_STEP_FAILED
+    return EXIT_INTERRUPTED if result.state == "interrupted" else EXIT_OK
+
+
 def _hooks(printer: Printer, interactive: bool, tty: bool) -> Hooks:
     def confirm_keys(statuses: list[Any]) -> bool:
         print(unknown_keys_text(statuses))
@@ -226,3 +255,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("id", nargs="?", help="session id (default: the latest)")
     _common(r)
     r.set_defaults(func=_resume)
+    rb = sub.add_parser(
+        "rollback",
+        help="put back every file a setup changed (from its backups), stop the nodes it "
+        "started; resumable",
+    )
+    rb.add_argument("id", nargs="?", help="session id (default: the latest)")
+    rb.add_argument("--yes", action="store_true", help="no questions (headless)")
+    rb.add_argument(
+        "--drop-databases",
+        action="store_true",
+        help="also drop the databases the wizard created (never others)",
+    )
+    rb.add_argument("--json", action="store_true", help="progress as JSON lines")
+    rb.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="pin host keys seen for the first time (never a changed one)",
+    )
+    rb.set_defaults(func=_rollback)

@@ -131,3 +131,10 @@ def set_script_state(
 def forget_scripts(db: Sql, name: str) -> None:
     if has_schema(db):
         db.execute(f"DELETE FROM `{SCHEMA}`.`script_runs` WHERE db_name=%s", (name,))
+
+
+def forget_created(db: Sql, name: str) -> None:
+    """The wizard dropped ``name``: no marker of it, nor of its scripts, is left."""
+    if has_schema(db):
+        db.execute(f"DELETE FROM `{SCHEMA}`.`created_dbs` WHERE db_name=%s", (name,))
+        db.execute(f"DELETE FROM `{SCHEMA}`.`script_runs` WHERE db_name=%s", (name,))

@@ -13,9 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from wizard.changes import Recorder
+from wizard.connectors.base import Written
 from wizard.errors import EXIT_STEP_FAILED, WizardError
 from wizard.journal import Entry, Journal
 from wizard.plan import Plan, Step
@@ -56,6 +58,14 @@ class RunContext:
     transport: Callable[[str], Any] = _no_transport
     secret: Callable[[str], str] = _no_secret
     resources: dict[str, Any] = field(default_factory=dict)
+    # a change made other than by ``write_atomic`` (keytool on a trust store...), for the
+    # journal: (host, what was written, its new bytes); atomic writes are noted already
+    changed: Callable[[str, Written, bytes], None] = lambda host, written, data: None
+
+
+def _wrote(recorder: Recorder) -> dict[str, Any]:
+    """The journal's record of the files a step changed (for ``rollback``)."""
+    return {"wrote": [c.to_dict() for c in recorder.changes]} if recorder.changes else {}
 
 
 class Handler(Protocol):
@@ -202,6 +212,10 @@ class Executor:
         self._emit(step, "running")
         self._journal("start", step)
         handler = self.handlers.get(step.kind)
+        recorder = Recorder()
+        ctx = replace(
+            self.ctx, transport=lambda host: recorder.wrap(self.ctx.transport(host), host)
+        )
         try:
             if handler is None:
                 raise WizardError(
@@ -209,14 +223,14 @@ class Executor:
                     fix=f"skip them with --skip {step.kind}",
                     exit_code=EXIT_STEP_FAILED,
                 )
-            before = handler.check(step, self.ctx)
+            before = handler.check(step, ctx)
             if before.satisfied:
                 state, outcome = "unchanged", before
             elif self.ctx.check_mode:
                 state, outcome = "would-change", before
             else:
-                applied = handler.apply(step, self.ctx)
-                after = handler.check(step, self.ctx)
+                applied = handler.apply(step, ctx)
+                after = handler.check(step, ctx)
                 if not after.satisfied:
                     raise WizardError(
                         f"step {step.id} made its change but the check still fails: "
@@ -227,7 +241,9 @@ class Executor:
                 state, outcome = "changed", Outcome(True, message, before.diff, before.notes)
         except WizardError as exc:
             seconds = time.monotonic() - start
-            self._journal("failed", step, message=exc.render(), seconds=seconds)
+            self._journal(
+                "failed", step, message=exc.render(), seconds=seconds, extra=_wrote(recorder)
+            )
             self._emit(step, "failed", exc.render(), seconds=seconds)
             raise
         except Exception as exc:  # a bug or an unexpected fault: still a clean failure
@@ -236,12 +252,21 @@ class Executor:
                 f"step {step.id} failed: {type(exc).__name__}: {exc}",
                 exit_code=EXIT_STEP_FAILED,
             )
-            self._journal("failed", step, message=err.render(), seconds=seconds)
+            self._journal(
+                "failed", step, message=err.render(), seconds=seconds, extra=_wrote(recorder)
+            )
             self._emit(step, "failed", err.render(), seconds=seconds)
             raise err from exc
         seconds = time.monotonic() - start
         if not self.ctx.check_mode:
-            self._journal("done", step, outcome=state, message=outcome.message, seconds=seconds)
+            self._journal(
+                "done",
+                step,
+                outcome=state,
+                message=outcome.message,
+                seconds=seconds,
+                extra=_wrote(recorder),
+            )
         self._emit(step, state, outcome.message, outcome.diff, seconds, outcome.notes)
         return state
 

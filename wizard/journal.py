@@ -17,7 +17,8 @@ from typing import Any
 
 from wizard.secrets import redact
 
-EVENTS = ("start", "done", "failed", "skipped", "interrupted", "drift")
+# "rolledback": a rollback of the session finished; what was done before it is undone
+EVENTS = ("start", "done", "failed", "skipped", "interrupted", "drift", "rolledback")
 
 
 @dataclass
@@ -89,11 +90,25 @@ class Journal:
                 yield Entry(**data)
 
     def finished(self) -> dict[str, Entry]:
-        """Step id -> the last ``done`` entry, for steps whose last event is ``done``."""
+        """Step id -> the last ``done`` entry, for steps whose last event is ``done``
+        (since the last finished rollback: what it undid is not done any more)."""
         last: dict[str, Entry] = {}
         for e in self.entries():
+            if e.event == "rolledback":
+                last.clear()
+                continue
             last[e.step] = e
         return {k: v for k, v in last.items() if v.event == "done"}
+
+    def since_rollback(self) -> list[Entry]:
+        """Every entry after the last finished rollback (all of them when none)."""
+        out: list[Entry] = []
+        for e in self.entries():
+            if e.event == "rolledback":
+                out.clear()
+            else:
+                out.append(e)
+        return out
 
     def last(self) -> Entry | None:
         result = None

@@ -13,6 +13,7 @@ from typing import Any
 
 STEP_KINDS = (
     "preflight",
+    "profile",
     "database",
     "dbscript",
     "driver",
@@ -25,6 +26,15 @@ STEP_KINDS = (
     "sync_script",
     "start",
     "wait",
+)
+# the steps of a rollback (wizard/undo.py): they put back what a session changed
+UNDO_KINDS = (
+    "stop_node",
+    "restore_file",
+    "restore_link",
+    "remove_cron",
+    "reload_lb",
+    "drop_database",
 )
 
 
@@ -49,7 +59,7 @@ class Step:
     fingerprint: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in STEP_KINDS:
+        if self.kind not in STEP_KINDS and self.kind not in UNDO_KINDS:
             raise ValueError(f"unknown step kind {self.kind!r}")
         if not self.fingerprint:
             self.fingerprint = fingerprint(self.kind, self.host, self.inputs)
@@ -80,6 +90,24 @@ class Plan:
         """The steps: what a session keeps and replays (``layout`` and ``notes`` describe
         the homes at planning time and are not part of it; see :meth:`report`)."""
         return {"pattern": self.pattern, "steps": [s.to_dict() for s in self.steps]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """A plan as :meth:`to_dict` wrote it (a session's plan.json)."""
+        steps = [
+            Step(
+                s["id"],
+                s["kind"],
+                s["host"],
+                s["description"],
+                s["inputs"],
+                list(s.get("rows", [])),
+                list(s.get("depends_on", [])),
+                s.get("fingerprint", ""),
+            )
+            for s in data.get("steps", [])
+        ]
+        return cls(str(data["pattern"]), steps)
 
     def report(self) -> dict[str, Any]:
         """Where each database lands per node, and what was found and left as is."""

@@ -103,6 +103,17 @@ class HostTarget:
         return f"{user}{self.address}:{self.port}"
 
 
+@dataclass(frozen=True)
+class Written:
+    """What an atomic write did: the path written (a symlink's target), whether a file
+    was there before, and the backup that holds it (None: no backup was asked, or
+    there was nothing to back up)."""
+
+    path: str
+    existed: bool
+    backup: str | None
+
+
 @runtime_checkable
 class Transport(Protocol):
     """File and command access to one host."""
@@ -124,7 +135,7 @@ class Transport(Protocol):
         *,
         mode: int | None = None,
         backup_suffix: str | None = None,
-    ) -> None: ...
+    ) -> Written: ...
 
     def run(
         self,

@@ -21,6 +21,7 @@ from wizard.connectors.base import (
     FileStat,
     HostTarget,
     Result,
+    Written,
     shell_command,
     sudo_backup_script,
     sudo_install_script,
@@ -69,16 +70,20 @@ class LocalTransport:
         *,
         mode: int | None = None,
         backup_suffix: str | None = None,
-    ) -> None:
+    ) -> Written:
         if os.path.islink(path):
             path = os.path.realpath(path)  # rewrite what a symlink points to, keep the link
         st = self.stat(path)
+        done = Written(
+            path, st.exists, path + backup_suffix if backup_suffix and st.exists else None
+        )
         if self._needs_sudo(path, st):
             self._sudo_write(path, data, st, mode, backup_suffix)
-            return
+            return done
         if backup_suffix and st.exists and not os.path.lexists(path + backup_suffix):
             self._backup(path, path + backup_suffix, st)
         self._write(path, data, st, mode if mode is not None else (st.perm or 0o644))
+        return done
 
     def _backup(self, path: str, backup: str, st: FileStat) -> None:
         """A hard link to the original (the rename that follows leaves it holding the old

@@ -23,6 +23,7 @@ from wizard.connectors.base import (
     TMP_MARK,
     FileStat,
     Result,
+    Written,
     shell_command,
     sudo_backup_script,
     sudo_install_script,
@@ -100,14 +101,18 @@ class SshTransport(SshLink):
         *,
         mode: int | None = None,
         backup_suffix: str | None = None,
-    ) -> None:
+    ) -> Written:
         path, st = self._resolve_link(path)  # rewrite what a symlink points to, keep the link
+        done = Written(
+            path, st.exists, path + backup_suffix if backup_suffix and st.exists else None
+        )
         if self._needs_sudo(path, st):
             self._sudo_write(path, data, st, mode, backup_suffix)
-            return
+            return done
         if backup_suffix and st.exists:
             self._backup(path, path + backup_suffix, st)
         self._put_bytes(path, data, st, mode if mode is not None else (st.perm or 0o644))
+        return done
 
     def _backup(self, path: str, backup: str, st: FileStat) -> None:
         """Keep the original as ``backup`` (once): a hard link to it, which the rename that

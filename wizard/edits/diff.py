@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable
 
 from wizard.edits.model import EditResult
@@ -57,3 +58,39 @@ def unified_diff(result: EditResult, context: int = 3) -> str:
 def unified_diffs(results: Iterable[EditResult], context: int = 3) -> str:
     """All changed files' diffs, one after the other (per host, per file)."""
     return "".join(unified_diff(r, context) for r in results)
+
+
+# a value under a name that says password/secret/pass: an element's text, an attribute,
+# a properties or JSON key, the password of a URL's user info
+_SECRETISH = r"[\w.:-]*(?:password|passwd|secret|pass)[\w.:-]*"
+_MASKS = (
+    re.compile(rf"(<(?P<t>{_SECRETISH})(?:\s[^>]*)?>)([^<]+)(</(?P=t)>)", re.I),
+    re.compile(rf"(\b{_SECRETISH}\s*=\s*[\"'])([^\"']*)([\"'])", re.I),
+    re.compile(rf"(^[ \t+-]*{_SECRETISH}\s*[=:]\s*)(\S.*)$", re.I | re.M),
+    re.compile(rf"(\"{_SECRETISH}\"\s*:\s*\")([^\"]*)(\")", re.I),
+    re.compile(r"(\w+://[^:/@\s]+:)([^@\s]+)(@)"),
+)
+
+
+def mask_secretish(text: str) -> str:
+    """Mask every value a name calls a password or secret (for diffs of files whose
+    secrets this process does not know, e.g. in a rollback), then ``redact``."""
+    for rx in _MASKS:
+        text = rx.sub(_masked, text)
+    return redact(text)
+
+
+def _masked(m: re.Match[str]) -> str:
+    """The match with its value masked: group 1 leads to it, the last group (when there
+    are more than two: the line pattern runs to the end) closes it."""
+    last = m.re.groups
+    return m.group(1) + MASK + (m.group(last) if last > 2 else "")
+
+
+def text_diff(path: str, before: bytes, after: bytes, context: int = 3) -> str:
+    """The diff of two versions of a file, secrets masked by name and by value."""
+    lines = difflib.unified_diff(
+        _decode(before).splitlines(), _decode(after).splitlines(), path, path, n=context,
+        lineterm="",
+    )  # fmt: skip
+    return mask_secretish("\n".join(lines) + "\n") if before != after else ""

@@ -128,10 +128,13 @@ class Flow:
         self._lock = threading.Lock()
 
     # -- answers -> plan ---------------------------------------------------------------
-    def prepare(self, answers_text: str, *, source: str = "answers") -> Prepared:
-        """Validate the answers, plan offline, and keep answers and plan in the session."""
+    def prepare(self, answers_text: str, *, source: str = "answers", save: bool = True) -> Prepared:
+        """Validate the answers, plan offline, and keep answers and plan in the session
+        (``save`` False: a rollback, which works from what the session saved)."""
         answers, pattern = parse_answers(answers_text, source)
         plan = make_plan(answers, pattern)
+        if not save:
+            return Prepared(answers, pattern, plan)
         with SESSION_WRITES:
             self.session.save_answers(answers_text)
             self.session.save_plan(plan.to_json())
@@ -215,6 +218,12 @@ class Flow:
             last = self.session.journal.last()
             self.session.save_meta(state=state, last_step=last.step if last else "")
         return RunResult(summary, state, plan)
+
+    def rollback(self, prepared: Prepared, *, drop_databases: bool = False) -> RunResult:
+        """Put back what the session changed (see :mod:`wizard.flow.rollback`)."""
+        from wizard.flow.rollback import rollback
+
+        return rollback(self, prepared, drop_databases=drop_databases)
 
     def cancel(self) -> None:
         """Finish the steps under way and start no new one (the session can resume)."""

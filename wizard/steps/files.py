@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any, NamedTuple
 
+from wizard.changes import backup_suffix
 from wizard.connectors.base import TMP_MARK, FileStat
 from wizard.edits import apply_edits
 from wizard.edits.model import Edit, EditResult
@@ -19,10 +20,6 @@ from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
 from wizard.secretrefs import has_token, substitute
 from wizard.steps import globedit
-
-
-def backup_suffix(session_id: str) -> str:
-    return f".carbon-wizard-{session_id}.bak"
 
 
 def remove_leftovers(

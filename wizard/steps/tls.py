@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from wizard.connectors import certs
-from wizard.connectors.base import Transport
+from wizard.connectors.base import Transport, Written
 from wizard.connectors.keytool import Keytool
 from wizard.errors import WizardError, bad_input, step_failed
 from wizard.executor import Outcome, RunContext
@@ -340,6 +340,8 @@ class TruststoreHandler:
             if state == "replace":
                 kt.delete(i["truststore"], i["alias"], pw)
             kt.import_pem(i["truststore"], i["alias"], wanted, pw)
+            bak = i["truststore"] + backup_suffix(ctx.session_id)  # keytool wrote in place
+            ctx.changed(step.host, Written(i["truststore"], True, bak), t.read(i["truststore"]))
             verb = "replaced" if state == "replace" else "imported"
             done.append(f"{verb} {i['alias']} in {i['truststore']}")
         return Outcome(True, "; ".join(done) or "unchanged")

@@ -164,7 +164,7 @@ class WizardApp(App[int]):
         assert self.session is not None
         with self._save_lock:
             self.session.save_answers(text)
-            if screen is not None:
+            if screen is not None and self.draft is not None:
                 self.session.save_meta(screen=screen, pattern=self.draft.pattern_id)
 
     # -- questions from worker threads -----------------------------------------------

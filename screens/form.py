@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from screens import jobs
+from screens.host import wizard_of
 from wizard.errors import WizardError
 from wizard.questions import Draft, Question, looks_like_reference
 from wizard.questions_nodes import counts, ranged_roles
@@ -178,7 +179,7 @@ class FormScreen(Screen[str]):
         if self.refusal and not self.draft.page_problems(self.page):
             self.refusal = False
             self.query_one("#form-status", Static).update(self.hint)
-        self.app.save()  # type: ignore[attr-defined]
+        wizard_of(self).save()
 
     @on(Input.Changed)
     def input_changed(self, event: Input.Changed) -> None:
@@ -205,7 +206,8 @@ class FormScreen(Screen[str]):
                 if parts[0] == "nodes" and parts[1].isdigit():
                     self.node_index = int(parts[1])
                 return
-            node = node.parent  # type: ignore[assignment]
+            parent = node.parent
+            node = parent if isinstance(parent, Widget) else None
 
     def _show_counts(self) -> None:
         if not self.ranged:
@@ -250,7 +252,7 @@ class FormScreen(Screen[str]):
         except WizardError as exc:
             self._status(redact(exc.render()), True)
             return
-        self.app.save()  # type: ignore[attr-defined]
+        wizard_of(self).save()
         index = next(i for i, n in enumerate(self.draft.data["nodes"]) if n.get("name") == name)
         self._rebuild(f"nodes.{index}.address", f"Added {name} ({role}): set its address.")
 
@@ -266,7 +268,7 @@ class FormScreen(Screen[str]):
         except WizardError as exc:
             self._status(redact(exc.what), True)
             return
-        self.app.save()  # type: ignore[attr-defined]
+        wizard_of(self).save()
         left = self.draft.data.get("nodes") or []
         at = min(i, len(left) - 1)
         focus = f"nodes.{at}.address" if left else None
@@ -319,16 +321,18 @@ class FormScreen(Screen[str]):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="check")
     def run_check(self, action: str) -> None:
-        app = self.app
+        app = wizard_of(self)
         try:
             if action == "test_db":
-                text = jobs.test_db(self.draft, app.ask_secret)  # type: ignore[attr-defined]
+                text = jobs.test_db(self.draft, app.ask_secret)
+            elif app.session is None:
+                raise WizardError("no session yet: pick a pattern first")
             else:
                 text = jobs.test_ssh(
                     self.draft,
-                    app.session,  # type: ignore[attr-defined]
-                    app.confirm_keys,  # type: ignore[attr-defined]
-                    app.ask_secret,  # type: ignore[attr-defined]
+                    app.session,
+                    app.confirm_keys,
+                    app.ask_secret,
                 )
             self.post_message(self.Checked(redact(text), True))
         except WizardError as exc:

@@ -23,6 +23,10 @@ def run_with_progress(
     model = RunModel(plan)
     console = Console()
     holder: dict[str, Flow] = {}
+
+    def attach(flow: Flow) -> None:
+        holder["flow"] = flow
+
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         tasks = {h: progress.add_task(h, total=n) for h, n in model.total.items()}
@@ -41,9 +45,7 @@ def run_with_progress(
 
         previous = signal.signal(signal.SIGINT, on_signal)
         try:
-            summary = jobs.run(
-                draft, session, confirm, on_event, lambda f: holder.setdefault("flow", f), ask
-            )
+            summary = jobs.run(draft, session, confirm, on_event, attach, ask)
         finally:
             signal.signal(signal.SIGINT, previous)
     console.print(model.topology(draft.data), markup=False, highlight=False)

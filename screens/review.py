@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
 from screens import jobs
+from screens.host import wizard_of
 from wizard.errors import WizardError
 from wizard.plan import Plan
 from wizard.questions import Draft
@@ -24,7 +25,7 @@ class ReviewScreen(Screen[str]):
     BINDINGS = [
         Binding("ctrl+n", "next", "Run", priority=True),
         Binding("escape", "back", "Back"),
-        Binding("d", "toggle", "Plan/diffs"),
+        Binding("d", "toggle_view", "Plan/diffs"),
     ]
 
     class Reviewed(Message):
@@ -62,9 +63,9 @@ class ReviewScreen(Screen[str]):
             text = "The answers do not validate yet:\n" + "\n".join(f"- {p}" for p in problems)
             self.post_message(self.Reviewed(text, "", "Go back and fix the answers.", False))
             return
-        app = self.app
+        app = wizard_of(self)
         try:
-            r = jobs.review(self.draft, self.session, app.confirm_keys, app.ask_secret)  # type: ignore[attr-defined]
+            r = jobs.review(self.draft, self.session, app.confirm_keys, app.ask_secret)
         except WizardError as exc:
             self.post_message(self.Reviewed(redact(exc.render()), "", "The check failed.", False))
             return
@@ -98,7 +99,8 @@ class ReviewScreen(Screen[str]):
         log.write(self.texts[self.showing])
         log.scroll_home(animate=False)
 
-    def action_toggle(self) -> None:
+    def action_toggle_view(self) -> None:
+        """Switch between the plan and the diffs."""
         self.showing = "diffs" if self.showing == "plan" else "plan"
         self._show()
 

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, RichLog, Static
 
 from screens import jobs
+from screens.host import wizard_of
 from screens.runmodel import RunModel
 from wizard.errors import WizardError
 from wizard.flow import Event, Flow
@@ -100,7 +101,7 @@ class RunScreen(Screen[str]):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="run")
     def execute(self) -> None:
-        app = self.app
+        app = wizard_of(self)
 
         def hook(flow: Flow) -> None:
             self.flow = flow
@@ -109,13 +110,13 @@ class RunScreen(Screen[str]):
             summary = jobs.run(
                 self.draft,
                 self.session,
-                app.confirm_keys,  # type: ignore[attr-defined]
-                lambda e: self.post_message(self.Stepped(e)),
+                app.confirm_keys,
+                self._stepped,
                 hook,
-                app.ask_secret,  # type: ignore[attr-defined]
-                confirm_drift=app.confirm_drift,  # type: ignore[attr-defined]
-                keep_waiting=app.keep_waiting,  # type: ignore[attr-defined]
-                start_timeout=getattr(app, "start_timeout", None),
+                app.ask_secret,
+                confirm_drift=app.confirm_drift,
+                keep_waiting=app.keep_waiting,
+                start_timeout=app.start_timeout,
             )
         except jobs.DriftDeclined as exc:
             self.post_message(self.Declined(redact(exc.what)))
@@ -138,6 +139,10 @@ class RunScreen(Screen[str]):
         else:
             text = f"Done: {summary.line()}. ctrl+n: where to go next."
         self.post_message(self.Finished(text, err is None and self.session.meta.state == "done"))
+
+    def _stepped(self, event: Event) -> None:
+        """From the run's worker thread: the event, as a message for the UI thread."""
+        self.post_message(self.Stepped(event))
 
     def on_run_screen_stepped(self, message: Stepped) -> None:
         e = message.event

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from screens.host import wizard_of
 from screens.labinfo import lab_status, summary
 from wizard.session import SessionMeta
 
@@ -50,7 +51,7 @@ class WelcomeScreen(Screen[str]):
     @work(thread=True, exit_on_error=False)
     def check(self) -> None:
         status = lab_status(getattr(self.app, "lab_dir", None))
-        metas = [m for m in self.app.store.list() if m.state in RESUMABLE]  # type: ignore[attr-defined]
+        metas = [m for m in wizard_of(self).store.list() if m.state in RESUMABLE]
         self.post_message(self.Checked(status, metas))
 
     def on_welcome_screen_checked(self, message: Checked) -> None:

@@ -162,9 +162,9 @@ def resolve(
     for w in wants:
         now = {r.current for r in refs_of.get(w.key, []) if r.current}
         if len(now) == 1:
-            ds = by_jndi.get(next(iter(now)))
-            if ds is not None and not ds.local and ds.name not in keep_local:
-                named[w.key] = ds
+            current = by_jndi.get(next(iter(now)))
+            if current is not None and not current.local and current.name not in keep_local:
+                named[w.key] = current
     taken: dict[str, str] = {}  # jndi -> key that owns it
     for key, ds in named.items():
         sharers = [k for k, d in named.items() if d is ds]
@@ -192,8 +192,9 @@ def resolve(
     for w in wants:
         if w.key in layout.placements:
             continue
-        ds = by_jndi.get(w.jndi)
-        if ds is not None:
+        bound = by_jndi.get(w.jndi)
+        if bound is not None:
+            ds = bound
             owner = taken.get(ds.jndi)
             if owner is not None and want_of[owner].database != w.database:
                 layout.notes.append(

@@ -65,9 +65,27 @@ class WizardError(Exception):
         return text
 
 
-def bad_input(what: str, fix: str | None = None, **where: object) -> WizardError:
-    return WizardError(what, Where(**where), fix, EXIT_BAD_INPUT)  # type: ignore[arg-type]
+def bad_input(
+    what: str,
+    fix: str | None = None,
+    *,
+    host: str | None = None,
+    file: str | None = None,
+    line: int | None = None,
+    column: int | None = None,
+    field: str | None = None,
+) -> WizardError:
+    return WizardError(what, Where(host, file, line, column, field), fix, EXIT_BAD_INPUT)
 
 
-def step_failed(what: str, fix: str | None = None, **where: object) -> WizardError:
-    return WizardError(what, Where(**where), fix, EXIT_STEP_FAILED)  # type: ignore[arg-type]
+def step_failed(
+    what: str,
+    fix: str | None = None,
+    *,
+    host: str | None = None,
+    file: str | None = None,
+    line: int | None = None,
+    column: int | None = None,
+    field: str | None = None,
+) -> WizardError:
+    return WizardError(what, Where(host, file, line, column, field), fix, EXIT_STEP_FAILED)

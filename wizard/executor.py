@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from wizard.changes import Recorder
 from wizard.connectors.base import Written
@@ -74,12 +74,15 @@ class Handler(Protocol):
     def apply(self, step: Step, ctx: RunContext) -> Outcome: ...
 
 
+StepState = Literal["running", "changed", "unchanged", "would-change", "failed", "skipped"]
+
+
 @dataclass
 class Event:
     """Progress for the front ends: one per step start and end."""
 
     step: Step
-    state: str  # running | changed | unchanged | would-change | failed | skipped
+    state: StepState
     message: str = ""
     diff: str = ""
     seconds: float = 0.0
@@ -144,7 +147,7 @@ class Executor:
         done: set[str] = set()
         failed: set[str] = set()
         pending = [s.id for s in self.plan.steps]
-        running: dict[Future[Outcome | None], Step] = {}
+        running: dict[Future[StepState], Step] = {}
         busy_hosts: set[str] = set()
         summary = Summary()
 
@@ -207,7 +210,7 @@ class Executor:
         return summary
 
     # one step ----------------------------------------------------------------
-    def _run_step(self, step: Step) -> str:
+    def _run_step(self, step: Step) -> StepState:
         start = time.monotonic()
         self._emit(step, "running")
         self._journal("start", step)
@@ -224,6 +227,7 @@ class Executor:
                     exit_code=EXIT_STEP_FAILED,
                 )
             before = handler.check(step, ctx)
+            state: StepState
             if before.satisfied:
                 state, outcome = "unchanged", before
             elif self.ctx.check_mode:
@@ -278,7 +282,7 @@ class Executor:
     def _emit(
         self,
         step: Step,
-        state: str,
+        state: StepState,
         message: str = "",
         diff: str = "",
         seconds: float = 0.0,

@@ -158,7 +158,8 @@ def add_node(pattern: Pattern, data: dict[str, Any], role: str) -> int:
 def remove_node(pattern: Pattern, data: dict[str, Any], name: str) -> int:
     """Remove the node called ``name``; returns the index it had. Refused (a
     :class:`WizardError`) when its role would fall below its minimum."""
-    nodes = data.get("nodes") if isinstance(data.get("nodes"), list) else []
+    found = data.get("nodes")
+    nodes: list[Any] = found if isinstance(found, list) else []
     index = next(
         (i for i, n in enumerate(nodes) if isinstance(n, dict) and n.get("name") == name), None
     )

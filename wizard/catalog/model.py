@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-EDIT_OPS = (
+EditOp = Literal[
     "set",
     "attr",
     "ins",
@@ -19,7 +19,8 @@ EDIT_OPS = (
     "prop",
     "hosts",
     "replace_text",
-)
+]
+EDIT_OPS: tuple[str, ...] = get_args(EditOp)
 
 
 class _Model(BaseModel):
@@ -95,7 +96,7 @@ class Edit(_Model):
     rows: list[str] = Field(default_factory=list)
     roles: list[str] = Field(default_factory=lambda: ["all"])
     file: str
-    op: Literal[EDIT_OPS]  # type: ignore[valid-type]
+    op: EditOp
     locator: str | None = None
     value: Any = None
     attr: str | None = None

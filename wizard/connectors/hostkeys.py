@@ -183,8 +183,7 @@ def _pin_or_error(pin: str, host: str) -> KnownKey:
 def changed_error(status: HostKeyStatus) -> WizardError:
     """The refusal for a key that differs from the one we know."""
     expected = status.expected[0] if status.expected else None
-    revoked = expected is not None and expected.marker == "@revoked"
-    if revoked:
+    if expected is not None and expected.marker == "@revoked":
         what = (
             f"host key of {status.pattern} is REVOKED ({expected.where}): "
             f"presented {status.key_type} {status.fingerprint}"

@@ -207,7 +207,8 @@ class MySQL:
         with self.cursor() as cur:
             cur.execute(sql, args)
             rows = cur.execute("SHOW COUNT(*) WARNINGS")
-            return int(cur.fetchone()[0]) if rows else 0
+            row = cur.fetchone()
+            return int(row[0]) if rows and row else 0
 
     @contextmanager
     def failing(self, what: str, fix: str) -> Iterator[None]:
@@ -346,6 +347,7 @@ class MySQL:
         raw = row.get("authentication_string") or row.get("password") or b""
         stored = raw if isinstance(raw, bytes) else str(raw).encode("latin-1", "replace")
         plugin = str(row.get("plugin") or "mysql_native_password")
+        same: bool | None
         if plugin == "mysql_native_password":
             same = stored.decode("ascii", "replace") == native_password_hash(password.reveal())
         elif plugin in SHA2_PLUGINS:

@@ -13,7 +13,7 @@ import shlex
 import stat as stat_mod
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import paramiko
 from paramiko.sftp import CMD_EXTENDED
@@ -36,6 +36,7 @@ from wizard.connectors.ssh_sftp import (
     quiet_remove,
     read_at,
     reason,
+    request_api,
     set_attrs,
 )
 from wizard.connectors.sudo import run_with_sudo
@@ -67,7 +68,9 @@ class SshTransport(SshLink):
                 fh.prefetch(size)
                 return fh.read()
             finally:
-                fh._close(async_=True)  # nothing to wait for: the next request reaps the reply
+                cast(Any, fh)._close(
+                    async_=True
+                )  # nothing to wait for: the next request reaps the reply
 
         try:
             return self._sftp_call(f"reading {path}", op)
@@ -136,7 +139,7 @@ class SshTransport(SshLink):
         if not self._hardlink_ok:
             return False
         try:
-            sftp._request(CMD_EXTENDED, "hardlink@openssh.com", old, new)
+            request_api(sftp)._request(CMD_EXTENDED, "hardlink@openssh.com", old, new)
             return True
         except OSError as exc:
             if "unsupported" in str(exc).lower():
@@ -221,7 +224,7 @@ class SshTransport(SshLink):
         if not self._fsync_ok:
             return
         try:
-            sftp._request(CMD_EXTENDED, "fsync@openssh.com", fh.handle)
+            request_api(sftp)._request(CMD_EXTENDED, "fsync@openssh.com", fh.handle)
         except OSError:
             self._fsync_ok = False  # server without the extension
 

@@ -6,8 +6,8 @@ import os
 import socket
 import stat
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import paramiko
 
@@ -76,8 +76,20 @@ def connect_client(target: HostTarget, store: HostKeyStore) -> paramiko.SSHClien
     kw = _auth_kwargs(target)
     preferred = store.preferred_types(target.address, target.port, target.host_key)
 
-    def transport_factory(sock: socket.socket, **tkw: Mapping[str, Any]) -> paramiko.Transport:
-        t = paramiko.Transport(sock, **tkw)  # type: ignore[arg-type]
+    def transport_factory(
+        sock: Any,
+        /,
+        *,
+        gss_kex: bool,
+        gss_deleg_creds: bool,
+        disabled_algorithms: Mapping[str, Iterable[str]] | None,
+    ) -> paramiko.Transport:
+        t = cast(Any, paramiko.Transport)(  # the stubs lack the GSS parameters
+            sock,
+            gss_kex=gss_kex,
+            gss_deleg_creds=gss_deleg_creds,
+            disabled_algorithms=disabled_algorithms,
+        )
         opts = t.get_security_options()
         opts.key_types = order_key_types(list(opts.key_types), preferred)
         return t

@@ -80,10 +80,13 @@ class SshLink:
     def _sftp_client(self) -> paramiko.SFTPClient:
         with self._lock:
             t = self._transport()
-            if self._sftp is None or self._sftp.get_channel().closed:
+            channel = self._sftp.get_channel() if self._sftp is not None else None
+            if self._sftp is None or channel is None or channel.closed:
                 self._sftp = paramiko.SFTPClient.from_transport(t)
                 if self._sftp is not None:  # a server that stops answering counts as dropped
-                    self._sftp.get_channel().settimeout(SFTP_TIMEOUT)
+                    fresh = self._sftp.get_channel()
+                    if fresh is not None:
+                        fresh.settimeout(SFTP_TIMEOUT)
             assert self._sftp is not None
             return self._sftp
 

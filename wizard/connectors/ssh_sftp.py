@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import stat as stat_mod
+from typing import Any
 
 import paramiko
 from paramiko.sftp import (
@@ -28,9 +29,14 @@ def file_stat(a: paramiko.SFTPAttributes) -> FileStat:
     )
 
 
+def request_api(sftp: paramiko.SFTPClient) -> Any:
+    """paramiko's request API (``_request``): pipelined reads and extensions need it."""
+    return sftp
+
+
 def read_at(sftp: paramiko.SFTPClient, fh: paramiko.SFTPFile, offset: int, n: int) -> bytes:
     try:
-        t, msg = sftp._request(CMD_READ, fh.handle, int64(offset), n)
+        t, msg = request_api(sftp)._request(CMD_READ, fh.handle, int64(offset), n)
     except EOFError:
         return b""
     if t != CMD_DATA:
@@ -43,7 +49,7 @@ def create(sftp: paramiko.SFTPClient, path: str, mode: int) -> paramiko.SFTPFile
     attrs = paramiko.SFTPAttributes()
     attrs.st_mode = mode & 0o777
     flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC | SFTP_FLAG_EXCL
-    t, msg = sftp._request(CMD_OPEN, path, flags, attrs)
+    t, msg = request_api(sftp)._request(CMD_OPEN, path, flags, attrs)
     if t != CMD_HANDLE:
         raise paramiko.SFTPError("Expected handle")
     fh = paramiko.SFTPFile(sftp, msg.get_binary(), "wb")
@@ -60,7 +66,7 @@ def set_attrs(
     attrs.st_mode = mode
     if owner is not None:
         attrs.st_uid, attrs.st_gid = owner.uid, owner.gid
-    sftp._request(CMD_FSETSTAT, fh.handle, attrs)
+    request_api(sftp)._request(CMD_FSETSTAT, fh.handle, attrs)
 
 
 def reason(exc: OSError) -> str:

@@ -52,7 +52,7 @@ def elements(
             Where(doc.host, doc.path, field="locator"),
             "point the locator at an element (use op attr with attr=... for attributes)",
         )
-    return found  # type: ignore[return-value]
+    return found
 
 
 def one(

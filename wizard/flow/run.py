@@ -20,7 +20,7 @@ from typing import Any, Literal
 from wizard.answers import Answers, parse_answers
 from wizard.catalog.model import Pattern
 from wizard.connectors.hostkeys import HostKeyStatus
-from wizard.errors import EXIT_STEP_FAILED, WizardError
+from wizard.errors import EXIT_STEP_FAILED, Where, WizardError
 from wizard.executor import Event, Executor, Summary, select_steps
 from wizard.plan import Plan, Step
 from wizard.planner import plan as make_plan
@@ -96,7 +96,7 @@ def failure(summary: Summary) -> WizardError | None:
     first = summary.errors[0] if summary.errors else None
     return WizardError(
         f"{summary.failed} step(s) failed" + (f": {first.what}" if first else ""),
-        first.where if first else None,
+        first.where if first else Where(),
         first.fix if first and first.fix else "fix the cause and resume",
         EXIT_STEP_FAILED,
     )

@@ -27,7 +27,7 @@ def _secret(value: str, ctx: RunContext) -> Secret:
 
 def admin_connection(step: Step, ctx: RunContext) -> MySQL:
     server = step.inputs["server"]
-    key = ("mysql", server["host"], server["port"], step.inputs["admin_user"])
+    key = f"mysql:{server['host']}:{server['port']}:{step.inputs['admin_user']}"
     with _lock:
         db = ctx.resources.get(key)
         if db is None:

@@ -239,10 +239,13 @@ def _keystore_cert_problems(cert: x509.Certificate, inputs: dict[str, Any]) -> l
 class CertificateHandler:
     """Dispatches on ``inputs.kind``: ``lb_cert`` or ``keystore``."""
 
-    kinds = {"lb_cert": LbCertificate(), "keystore": NodeKeystore()}
+    kinds: dict[str, LbCertificate | NodeKeystore] = {
+        "lb_cert": LbCertificate(),
+        "keystore": NodeKeystore(),
+    }
 
     def _for(self, step: Step) -> LbCertificate | NodeKeystore:
-        kind = step.inputs.get("kind")
+        kind = str(step.inputs.get("kind"))
         if kind not in self.kinds:
             raise step_failed(f"step {step.id}: unknown certificate kind {kind!r}")
         return self.kinds[kind]

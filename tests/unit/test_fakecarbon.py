@@ -11,6 +11,7 @@ import pytest
 
 from wizard.lab import fakecarbon
 from wizard.lab import fakecarbon_checks as fc
+from wizard.lab import fakecarbon_consumers as fcc
 from wizard.lab import fakecarbon_node as fn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,7 +173,7 @@ def test_pack_datasources_are_the_four_h2_ones():
         "WSO2_MB_STORE_DB",
     ]
     assert all(d.url.startswith("jdbc:h2:") for d in sources)
-    assert not fc.mysql_in_use(sources)
+    assert not fcc.mysql_in_use(sources)
 
 
 def test_mysql_url_parsing():
@@ -191,17 +192,17 @@ def test_marker_tables():
     sources = {d.name: d for d in fc.datasources(xml(MD_MYSQL))}
     reg = registry(MOUNT.format(iid="gov", mid="gov"))
     um = xml(USERMGT.format(ds="jdbc/WSO2CarbonDB"))
-    assert fc.marker_tables(sources["WSO2AM_DB"], reg, um) == ("AM_API", "IDN_BASE_TABLE")
-    assert fc.marker_tables(sources["WSO2REG_DB"], reg, um) == ("REG_RESOURCE", "UM_USER")
+    assert fcc.marker_tables(sources["WSO2AM_DB"], reg, um) == ("AM_API", "IDN_BASE_TABLE")
+    assert fcc.marker_tables(sources["WSO2REG_DB"], reg, um) == ("REG_RESOURCE", "UM_USER")
     stats = fc.DataSource(
         "WSO2AM_STATS_DB", "jdbc/WSO2AM_STATS_DB", "jdbc:mysql://h/s", "u", "p", ""
     )
-    assert fc.marker_tables(stats, reg, um) == ()
+    assert fcc.marker_tables(stats, reg, um) == ()
     # A datasource named only through registry.xml dbConfig gets the shared markers.
     other = fc.DataSource("GOV", "jdbc/GOV", "jdbc:mysql://h/g", "u", "p", "")
     gov = registry('<dbConfig name="g"><dataSource>jdbc/GOV</dataSource></dbConfig>')
-    assert fc.marker_tables(other, gov, um) == ("REG_RESOURCE", "UM_USER")
-    assert fc.marker_tables(other, registry(), um) == ()
+    assert fcc.marker_tables(other, gov, um) == ("REG_RESOURCE", "UM_USER")
+    assert fcc.marker_tables(other, registry(), um) == ()
 
 
 # ------------------------------------------------------------------ driver
@@ -210,27 +211,33 @@ def test_marker_tables():
 def test_driver_jar_required_only_for_mysql(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
-    fc.check_driver(fc.datasources(pack_conf("datasources")), lib)  # all H2: fine
+    fcc.check_driver(fc.datasources(pack_conf("datasources")), lib)  # all H2: fine
     mysql = fc.datasources(xml(MD_MYSQL))
-    with pytest.raises(fc.BootError, match="Cannot load JDBC driver class 'com.mysql.jdbc.Driver'"):
-        fc.check_driver(mysql, lib)
+    with pytest.raises(fc.BootError) as got:
+        fcc.check_driver(mysql, lib)
+    # tomcat-jdbc's words: the pool cannot start, the driver class is not found
+    assert got.value.message == "Unable to create initial connections of pool."
+    assert got.value.detail[0] == "java.sql.SQLException: com.mysql.jdbc.Driver"
+    assert got.value.detail[1].startswith(
+        "Caused by: java.lang.ClassNotFoundException: com.mysql.jdbc.Driver"
+    )
     (lib / "mysql-connector-java.txt").write_text("not a jar")
     with pytest.raises(fc.BootError):
-        fc.check_driver(mysql, lib)
+        fcc.check_driver(mysql, lib)
     (lib / "mysql-connector-j-8.0.33.jar").write_bytes(b"PK")
-    fc.check_driver(mysql, lib)
-    assert fc.driver_jar(lib).name == "mysql-connector-j-8.0.33.jar"
+    fcc.check_driver(mysql, lib)
+    assert fcc.driver_jar(lib).name == "mysql-connector-j-8.0.33.jar"
 
 
 # ------------------------------------------------------------------ references
 
 
 def test_references_ok_for_the_pack_and_a_proper_mount():
-    fc.check_references(
+    fcc.check_references(
         fc.datasources(pack_conf("datasources")), pack_conf("usermgt"), pack_conf("registry")
     )
     sources = fc.datasources(xml(MD_MYSQL))
-    fc.check_references(
+    fcc.check_references(
         sources,
         xml(USERMGT.format(ds="jdbc/WSO2REG_DB")),
         registry(MOUNT.format(iid="gov", mid="gov")),
@@ -239,7 +246,7 @@ def test_references_ok_for_the_pack_and_a_proper_mount():
 
 def test_usermgt_datasource_must_exist():
     with pytest.raises(fc.BootError, match="'jdbc/WSO2UM_DB' named in user-mgt.xml"):
-        fc.check_references(
+        fcc.check_references(
             fc.datasources(xml(MD_MYSQL)), xml(USERMGT.format(ds="jdbc/WSO2UM_DB")), registry()
         )
 
@@ -247,7 +254,7 @@ def test_usermgt_datasource_must_exist():
 def test_registry_dbconfig_datasource_must_exist():
     reg = registry('<dbConfig name="govregistry"><dataSource>jdbc/NOPE</dataSource></dbConfig>')
     with pytest.raises(fc.BootError, match="dbConfig 'govregistry' uses datasource 'jdbc/NOPE'"):
-        fc.check_references(
+        fcc.check_references(
             fc.datasources(xml(MD_MYSQL)), xml(USERMGT.format(ds="jdbc/WSO2CarbonDB")), reg
         )
 
@@ -256,7 +263,7 @@ def test_mount_instance_id_must_match_a_remote_instance():
     # Guide G002's bug: the mount names an instanceId no remoteInstance has.
     reg = registry(MOUNT.format(iid="gov", mid="governanceregistry"))
     with pytest.raises(fc.BootError, match="instanceId 'governanceregistry'"):
-        fc.check_references(
+        fcc.check_references(
             fc.datasources(xml(MD_MYSQL)), xml(USERMGT.format(ds="jdbc/WSO2CarbonDB")), reg
         )
 
@@ -288,11 +295,11 @@ def test_ob_datasource_must_be_defined_and_gets_the_ob_tables_checked(tmp_path):
     sources = fc.datasources(xml(MD_MYSQL))
     um = xml(USERMGT.format(ds="jdbc/WSO2CarbonDB"))
     with pytest.raises(fc.BootError, match="'jdbc/WSO2OpenBankingDB' named in open-banking.xml"):
-        fc.check_references(sources, um, registry(), "jdbc/WSO2OpenBankingDB")
-    fc.check_references(sources, um, registry(), "jdbc/WSO2REG_DB")
+        fcc.check_references(sources, um, registry(), "jdbc/WSO2OpenBankingDB")
+    fcc.check_references(sources, um, registry(), "jdbc/WSO2REG_DB")
     ob = fc.DataSource("WSO2OB_DB", "jdbc/WSO2OpenBankingDB", "jdbc:mysql://h/ob", "u", "p", "")
-    assert fc.marker_tables(ob, registry(), um, "jdbc/WSO2OpenBankingDB") == fc.OB_MARKERS
-    assert fc.marker_tables(ob, registry(), um) == ()
+    assert fcc.marker_tables(ob, registry(), um, "jdbc/WSO2OpenBankingDB") == fcc.OB_MARKERS
+    assert fcc.marker_tables(ob, registry(), um) == ()
     # the home's open-banking.xml is parsed along with the other files when present
     home = tmp_path / "home"
     for rel in fc.CONF_FILES.values():
@@ -307,7 +314,7 @@ def test_ob_datasource_must_be_defined_and_gets_the_ob_tables_checked(tmp_path):
         "<Server><DataSource><Name>jdbc/OB</Name></DataSource></Server>"
     )
     assert fc.ob_datasource(fc.load_configs(home)["ob"]) == "jdbc/OB"
-    script = fakecarbon.setup_script(PACK_HOME.parent / "files-ob", fc.OB_MARKERS)
+    script = fakecarbon.setup_script(PACK_HOME.parent / "files-ob", fcc.OB_MARKERS)
     assert script is not None and script.name == "mysql.sql"
     assert "openbanking.org.uk" in str(script)
 
@@ -364,8 +371,11 @@ def test_servlet_ports_come_from_catalina():
 def test_cluster_config_of_the_pack_is_off_with_a_dummy_member():
     cfg = fn.cluster_config(pack_conf("axis2"))
     assert cfg == fn.ClusterConfig(
-        False, "multicast", "wso2.carbon.domain", "127.0.0.1", 4000, (("127.0.0.1", 4000),)
-    )
+        False, "multicast", "wso2.carbon.domain", "127.0.0.1", 4000, (("127.0.0.1", 4000),),
+        http_port=8280, https_port=8243, sub_domain="worker",
+    )  # fmt: skip
+    # AvoidInitiation true (the stock value): the advertised ports are not offset
+    assert fn.cluster_config(pack_conf("axis2"), offset=3).https_port == 8243
 
 
 def test_cluster_config_wka_with_range():
@@ -429,7 +439,7 @@ def test_stock_files_are_understood(stock):
         "WSO2AM_STATS_DB",
         "WSO2_MB_STORE_DB",
     ]
-    fc.check_references(sources, conf["usermgt"], conf["registry"])
+    fcc.check_references(sources, conf["usermgt"], conf["registry"])
     cl = fn.cluster_config(conf["axis2"])
     assert not cl.enabled and cl.members == (("127.0.0.1", 4000),)
     assert fn.servlet_ports(conf["catalina"]) == (9443, 9763)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from wizard.lab import fakecarbon_checks as fc
+from wizard.lab import fakecarbon_consumers as fcc
 from wizard.lab import fakecarbon_ds as fds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,23 +87,29 @@ def test_references_resolve_across_files(home: Path) -> None:
     sources = fds.load_datasources(home)
     ob_jndi = fc.ob_datasource(conf["ob"])
     assert ob_jndi == "jdbc/WSO2OpenBankingDB"  # defined in open-banking-datasources.xml only
-    fc.check_references(sources, conf["usermgt"], conf["registry"], ob_jndi)
+    fcc.check_references(sources, conf["usermgt"], conf["registry"], ob_jndi)
     ob = next(d for d in sources if d.jndi == ob_jndi)
-    assert fc.marker_tables(ob, conf["registry"], conf["usermgt"], ob_jndi) == fc.OB_MARKERS
+    assert fcc.marker_tables(ob, conf["registry"], conf["usermgt"], ob_jndi) == fcc.OB_MARKERS
     common = next(d for d in sources if d.name == "WSO2_COMMON_DB")
-    assert fc.marker_tables(common, conf["registry"], conf["usermgt"]) == fc.SHARED_MARKERS
+    assert fcc.marker_tables(common, conf["registry"], conf["usermgt"]) == fcc.SHARED_MARKERS
     # user-mgt.xml may name a datasource of any file; one of no file is refused, naming them
     extra = ds_file(("WSO2UM_DB", "jdbc/WSO2UM_DB", "jdbc:mysql://db.test:3306/userdb"))
     write(home, "um-datasources.xml", extra)
     um = home / "repository/conf/user-mgt.xml"
     um.write_text(um.read_text().replace(">jdbc/WSO2CommonDB<", ">jdbc/WSO2UM_DB<"))
     conf = fc.load_configs(home)
-    fc.check_references(fds.load_datasources(home), conf["usermgt"], conf["registry"], ob_jndi)
+    fcc.check_references(fds.load_datasources(home), conf["usermgt"], conf["registry"], ob_jndi)
     (home / DS_DIR / "um-datasources.xml").unlink()
     with pytest.raises(fc.BootError) as err:
-        fc.check_references(fds.load_datasources(home), conf["usermgt"], conf["registry"])
-    assert "'jdbc/WSO2UM_DB' named in user-mgt.xml is not defined in any of " in err.value.message
-    assert "master-datasources.xml, metrics-datasources.xml, open-banking" in err.value.message
+        fcc.check_references(fds.load_datasources(home), conf["usermgt"], conf["registry"])
+    # the user core's words (carbon-kernel 4.4.35 Activator, DatabaseUtil), then the fake's
+    assert err.value.message == "Cannot start User Manager Core bundle"
+    assert err.value.detail[0].startswith(
+        "java.lang.RuntimeException: Error in looking up data source: "
+        "javax.naming.NameNotFoundException: Name WSO2UM_DB is not bound in this Context"
+    )
+    assert "'jdbc/WSO2UM_DB' named in user-mgt.xml is not defined in any of " in str(err.value)
+    assert "master-datasources.xml, metrics-datasources.xml, open-banking" in str(err.value)
 
 
 def test_a_jndi_name_bound_in_two_files_is_refused(home: Path) -> None:

@@ -1,35 +1,37 @@
 #!/usr/bin/python3
 """A fake WSO2 Carbon (API Manager 2.6.0) server for the carbon-wizard lab.
 
-Copied into a product home as ``bin/fakecarbon.py`` (with its siblings
-``fakecarbon_checks.py``, ``fakecarbon_ds.py``, ``fakecarbon_hosts.py``,
-``fakecarbon_node.py``, ``fakecarbon_services.py``, ``fakecarbon_net.py``) and started by
-``bin/wso2server.sh``. Standard library only. It boots like Carbon does, making the
-checks a real boot would fail on, and logs Carbon-style lines to
-``repository/logs/wso2carbon.log``:
+Copied into a product home as ``bin/fakecarbon.py`` (with its ``fakecarbon_*.py``
+siblings) and started by ``bin/wso2server.sh``. Standard library only. It boots in the
+order a real node does and logs Carbon-style lines to ``repository/logs/wso2carbon.log``;
+like a real node it never exits on a failure (docs/fake-carbon.md has the real source of
+each behaviour):
 
-1. parse carbon.xml, master-datasources.xml, user-mgt.xml, registry.xml, api-manager.xml,
-   axis2.xml, catalina-server.xml and identity.xml (and an Open Banking pack's
-   finance/open-banking.xml, whose DataSource/Name must be a defined datasource);
-2. port offset from ``-DportOffset`` or carbon.xml;
-3. the system datasources of every ``repository/conf/datasources/*-datasources.xml``,
-   master-datasources.xml first; a datasource or JNDI name defined twice stops the boot
-   (``fakecarbon_ds.py``); the JDBC driver jar when a datasource is MySQL;
-4. each MySQL datasource: resolve its host through the node's hosts file
-   (``fakecarbon_hosts.py``: an unknown name is a Communications link failure with
-   java.net.UnknownHostException), connect with its user and password, marker tables
-   present (the OB datasource: the tables of the OB dbscript); H2 ones are local;
-5. user-mgt.xml / registry.xml / open-banking.xml datasource references (resolved against
-   the datasources of all files), registry mounts;
-6. load the key store of carbon.xml for HTTPS;
-7. open the servlet, gateway, AMQP and Thrift ports of the profile (+ offset);
-8. axis2 clustering: listen on localMemberHost:localMemberPort and join WKA members;
-9. after the boot delay: ``WSO2 Carbon started in N sec``; serve until SIGTERM.
+1. (OSGi boot) parse carbon.xml, user-mgt.xml, registry.xml, api-manager.xml, axis2.xml,
+   catalina-server.xml, identity.xml (and an OB pack's finance/open-banking.xml); the
+   port offset (``-DportOffset`` or carbon.xml); the system datasources of every
+   ``repository/conf/datasources/*-datasources.xml``, master first
+   (``fakecarbon_ds.py``); each MySQL datasource: the driver jar, its host through the
+   node's hosts file (``fakecarbon_hosts.py``), a connection as its user, the tables of
+   its dbscript; the JNDI names user-mgt.xml, registry.xml, api-manager.xml and
+   open-banking.xml use; the primary key store (carbon.xml). A failure is logged by the
+   pool and by each consumer (``fakecarbon_consumers.py``) and the node waits for the
+   missing OSGi services: ``Waiting for required OSGi services: ...`` every 60 s, never
+   ``WSO2 Carbon started``.
+2. after the boot delay (completeInitialization): the NIO (axis2.xml key store), AMQP,
+   Thrift and binary ports of the profile (+ offset); the Hazelcast WKA join
+   (``fakecarbon_cluster.py``; ``Cannot initialize cluster`` stops here); the Tomcat
+   connectors (catalina-server.xml key store); a busy port or a bad key store of a
+   connector is logged and the boot goes on (``fakecarbon_net.py``);
+3. ``WSO2 Carbon started in N sec``; serve until SIGTERM.
 
 Environment: ``JAVA_HOME`` (keytool), ``CARBON_HOME``, ``CARBON_BIND_ADDRESS``
 (default 127.0.0.1), ``CARBON_NODE_NAME`` (default: host name), ``CARBON_HOSTS_FILE``
-(the host's hosts file, default /etc/hosts),
-``CARBON_FAKE_BOOT_DELAY`` (else ``bin/fakecarbon.conf`` ``boot_delay``, else 3 s).
+(the host's hosts file, default /etc/hosts); lab timings, each also a key of
+``bin/fakecarbon.conf``: ``CARBON_FAKE_BOOT_DELAY`` (``boot_delay``, default 3 s),
+``CARBON_FAKE_JOIN_SECONDS`` (``join_seconds``: how long a joining member looks for the
+others, default 3 s), ``CARBON_FAKE_OSGI_WAIT`` (``osgi_wait``: the period of the
+``Waiting for required OSGi services`` line, default 60 s).
 """
 
 from __future__ import annotations
@@ -38,13 +40,17 @@ import os
 import select
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 try:  # run as bin/fakecarbon.py
     import fakecarbon_checks as checks  # type: ignore[import-not-found]
+    import fakecarbon_cluster as clustering  # type: ignore[import-not-found]
+    import fakecarbon_consumers as cons  # type: ignore[import-not-found]
     import fakecarbon_ds as dsfiles  # type: ignore[import-not-found]
     import fakecarbon_hosts as hosts  # type: ignore[import-not-found]
     import fakecarbon_net as net  # type: ignore[import-not-found]
@@ -52,6 +58,8 @@ try:  # run as bin/fakecarbon.py
     import fakecarbon_services as services  # type: ignore[import-not-found]
 except ImportError:  # imported as wizard.lab.fakecarbon
     from wizard.lab import fakecarbon_checks as checks
+    from wizard.lab import fakecarbon_cluster as clustering
+    from wizard.lab import fakecarbon_consumers as cons
     from wizard.lab import fakecarbon_ds as dsfiles
     from wizard.lab import fakecarbon_hosts as hosts
     from wizard.lab import fakecarbon_net as net
@@ -59,31 +67,45 @@ except ImportError:  # imported as wizard.lab.fakecarbon
     from wizard.lab import fakecarbon_services as services
 
 DEFAULT_BOOT_DELAY = 3.0
+DEFAULT_OSGI_WAIT = 60.0  # StartupFinalizerServiceComponent: first after 60 s, then every 60 s
 _MAIN = "org.wso2.carbon.core.internal.StartupFinalizerServiceComponent"
-_CORE = "org.wso2.carbon.core.init.CarbonServerManager"
+_CORE = "org.wso2.carbon.core.internal.CarbonCoreActivator"
+_SHUTDOWN = "org.wso2.carbon.core.init.CarbonServerManager"
+_UI = "org.wso2.carbon.ui.internal.CarbonUIServiceComponent"
+_NIO_KS = "org.apache.synapse.transport.nhttp.config.ServerConnFactoryBuilder"
+# The service the fake names as missing where the real one was not verified.
+_CONFIG_SERVICE = "org.wso2.carbon.base.api.ServerConfigurationService"
+_DS_SERVICE = "org.wso2.carbon.ndatasource.core.DataSourceService"
+
+Context = ssl.SSLContext
 
 
-def boot_delay(home: Path, env: dict[str, str]) -> float:
-    """CARBON_FAKE_BOOT_DELAY, else ``boot_delay`` in bin/fakecarbon.conf, else 3 s."""
-    raw = env.get("CARBON_FAKE_BOOT_DELAY")
+def _setting(home: Path, env: dict[str, str], var: str, key: str, default: float) -> float:
+    """``var`` from the environment, else ``key`` in bin/fakecarbon.conf, else default."""
+    raw = env.get(var)
     if raw is None:
         conf = home / "bin" / "fakecarbon.conf"
         if conf.is_file():
             for line in conf.read_text(encoding="utf-8").splitlines():
-                key, sep, value = line.partition("=")
-                if sep and key.strip() == "boot_delay":
+                name, sep, value = line.partition("=")
+                if sep and name.strip() == key:
                     raw = value.strip()
     try:
-        return max(0.0, float(raw)) if raw is not None else DEFAULT_BOOT_DELAY
+        return max(0.0, float(raw)) if raw is not None else default
     except ValueError:
-        return DEFAULT_BOOT_DELAY
+        return default
+
+
+def boot_delay(home: Path, env: dict[str, str]) -> float:
+    """CARBON_FAKE_BOOT_DELAY, else ``boot_delay`` in bin/fakecarbon.conf, else 3 s."""
+    return _setting(home, env, "CARBON_FAKE_BOOT_DELAY", "boot_delay", DEFAULT_BOOT_DELAY)
 
 
 def setup_script(home: Path, markers: tuple[str, ...]) -> Path | None:
-    if markers == checks.OB_MARKERS:
+    if markers == cons.OB_MARKERS:
         script = home / "dbscripts" / "finance" / "openbanking.org.uk" / "mysql.sql"
         return script if script.is_file() else None
-    folder = home / "dbscripts" / ("apimgt" if markers == checks.AM_MARKERS else "")
+    folder = home / "dbscripts" / ("apimgt" if markers == cons.AM_MARKERS else "")
     for name in ("mysql5.7.sql", "mysql.sql"):
         if (folder / name).is_file():
             return folder / name
@@ -101,67 +123,166 @@ class Server:
         # SIGTERM/SIGINT wake the main thread through this pipe (no locks in a handler).
         self._wake_r, self._wake_w = os.pipe()
         self.transports: list[net.CarbonHTTPServer | net.TcpListener] = []
-        self.cluster: net.ClusterAgent | None = None
+        self.cluster: clustering.ClusterAgent | None = None
+        self.pending: dict[str, None] = {}  # required OSGi services that never came
+        self._stores: dict[tuple[str, ...], Context] = {}
+        self.conf: dict[str, ET.Element] = {}
+        self.offset = 0
 
-    def boot(self) -> None:
-        """Everything up to open ports; a failure raises checks.BootError."""
+    # -- failures: logged, the node keeps running ----------------------------------------
+
+    def fail(self, exc: checks.BootError, service: str | None = None) -> None:
+        """Log a failure; ``service`` (else the consumer's) will never be registered."""
+        self.log.failure(exc)
+        self.pending[service or cons.SERVICES.get(exc.logger, _CONFIG_SERVICE)] = None
+
+    def tls(self, ks: nodecfg.KeyStoreConfig) -> Context:
+        key = (str(ks.location), ks.store_type, ks.password, ks.key_alias, ks.key_password)
+        if key not in self._stores:
+            self._stores[key] = services.load_keystore(ks, self.env.get("JAVA_HOME", ""))
+        return self._stores[key]
+
+    # -- the OSGi boot: configuration, datasources, consumers, key store ------------------
+
+    def boot(self) -> bool:
+        """Everything before completeInitialization; False when a required service is
+        missing (the node then waits for it, as StartupFinalizerServiceComponent does)."""
         log, home = self.log, self.home
         log.info(_CORE, "Starting WSO2 Carbon...")
         log.info(_CORE, f"Operating System : {os.uname().sysname} {os.uname().release}")
-        java_home = self.env.get("JAVA_HOME", "")
-        log.info(_CORE, f"Java Home        : {java_home}")
+        log.info(_CORE, f"Java Home        : {self.env.get('JAVA_HOME', '')}")
         log.info(_CORE, f"Carbon Home      : {home}")
-        log.info(_CORE, f"Profile          : {self.opts.profile}")
+        try:
+            self.conf = checks.load_configs(home)
+            self.offset = checks.resolve_offset(self.conf["carbon"], self.opts.offset)
+            ob_jndi = checks.ob_datasource(self.conf.get("ob"))
+        except checks.BootError as exc:
+            self.fail(exc, _CONFIG_SERVICE)
+            return False
+        try:
+            sources = dsfiles.load_datasources(home)
+        except checks.BootError as exc:
+            self.fail(exc, _DS_SERVICE)
+            return False
+        self.check_datasources(sources, ob_jndi)
+        for err in cons.reference_errors(
+            sources, self.conf["usermgt"], self.conf["registry"], ob_jndi
+        ):
+            self.fail(err)
+        try:
+            primary = nodecfg.keystore_config(self.conf["carbon"], home)
+            self.tls(primary)
+        except checks.BootError as exc:
+            self.fail(exc, _CONFIG_SERVICE)
+        return not self.pending
 
-        conf = checks.load_configs(home)
-        offset = checks.resolve_offset(conf["carbon"], self.opts.offset)
-        log.info(_CORE, f"Port offset      : {offset}")
-
-        sources = dsfiles.load_datasources(home)
-        ob_jndi = checks.ob_datasource(conf.get("ob"))
-        checks.check_driver(sources, home / "repository" / "components" / "lib")
+    def check_datasources(self, sources: list[checks.DataSource], ob_jndi: str) -> None:
+        """Each MySQL datasource: the driver, the host (hosts file), the connection and the
+        dbscript's tables; a failure is the pool's line and each consumer's."""
+        conf = self.conf
+        am_jndi = cons.apim_datasource(conf.get("apimanager"))
+        lib = self.home / "repository" / "components" / "lib"
         for ds in sources:
             target = checks.parse_mysql_url(ds.url)
             if target is None:  # H2 and the like: local to the node, nothing to reach
                 continue
+            users = cons.consumers(ds, conf["registry"], conf["usermgt"], ob_jndi, am_jndi)
+            markers = cons.marker_tables(ds, conf["registry"], conf["usermgt"], ob_jndi, am_jndi)
+            script = setup_script(self.home, markers) if self.opts.setup and markers else None
             try:
-                address = self.resolver.resolve(target.host)
-            except hosts.UnknownHost as exc:
-                raise services.unknown_host(ds, target, exc.java) from exc
-            markers = checks.marker_tables(ds, conf["registry"], conf["usermgt"], ob_jndi)
-            script = setup_script(home, markers) if self.opts.setup and markers else None
-            services.check_database(ds, target, markers, script, log, address)
-        checks.check_references(sources, conf["usermgt"], conf["registry"], ob_jndi)
+                missing = cons.missing_driver(ds, lib)
+                if missing is not None:
+                    raise missing
+                try:
+                    address = self.resolver.resolve(target.host)
+                except hosts.UnknownHost as exc:
+                    raise services.unknown_host(ds, target, exc.java) from exc
+                services.check_database(ds, target, markers, script, self.log, address)
+            except services.MissingTable as exc:
+                self._consumers_fail(users, exc.detail)
+            except checks.BootError as exc:
+                self.fail(exc, _DS_SERVICE if not users else cons.SERVICES[users[0][0]])
+                self._consumers_fail(users, exc.detail)
 
-        ks = nodecfg.keystore_config(conf["carbon"], home)
-        if not java_home:
-            raise checks.BootError(_CORE, "JAVA_HOME is not set: cannot read the key store")
-        tls = services.load_keystore(ks, java_home)
-        log.info("org.wso2.carbon.core.util.KeyStoreManager", f"Loaded key store {ks.location}")
+    def _consumers_fail(self, users: list[tuple[str, str]], detail: tuple[str, ...]) -> None:
+        if not users:
+            self.pending[_DS_SERVICE] = None
+        for logger, message in users:
+            self.fail(checks.BootError(logger, message, detail))
 
+    # -- completeInitialization: transports, the cluster, Tomcat, started -----------------
+
+    def _open(self, lst: nodecfg.Listener, tls: Context | None) -> None:
         address = self.env.get("CARBON_BIND_ADDRESS", "127.0.0.1")
         node = self.env.get("CARBON_NODE_NAME") or socket.gethostname()
-        servlet = nodecfg.servlet_ports(conf["catalina"])
-        for lst in nodecfg.listeners(self.opts.profile, offset, servlet):
-            server = net.open_listener(lst, address, node, tls)
-            self.transports.append(server)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-            log.info(
-                "org.apache.tomcat.util.net.NioSelectorPool"
-                if lst.kind != "tcp"
-                else "org.wso2.andes.server.registry.ApplicationRegistry",
-                f"Started {lst.name} listener on {address}:{lst.port} ({lst.kind})",
+        try:
+            server = net.open_listener(lst, address, node, tls, str(self.home))
+        except OSError as exc:
+            level, entries = net.bind_failure(lst, exc)
+            for entry in entries:
+                self.log.write(level, entry.logger, entry.message, entry.detail)
+            return
+        self.transports.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        if lst.name.startswith("nio"):
+            prefix = "HTTPS" if lst.kind == "https" else "HTTP"
+            self.log.info(
+                "org.apache.synapse.transport.passthru.PassThroughListeningIOReactorManager",
+                f"Pass-through {prefix} Listener started on 0.0.0.0:{lst.port}",
             )
 
-        cluster = nodecfg.cluster_config(conf["axis2"])
-        if cluster.enabled:
-            self.cluster = net.ClusterAgent(cluster, log, self.resolver)
-            self.cluster.start()
-        else:
-            log.info(_CORE, "Clustering has been disabled")
+    def _nio_tls(self) -> Context | None:
+        primary = nodecfg.keystore_config(self.conf["carbon"], self.home)
+        ks = nodecfg.nio_keystore(self.conf["axis2"], self.home, primary) or primary
+        try:
+            return self.tls(ks)
+        except checks.BootError as exc:
+            self.log.error(_NIO_KS, f"HTTPS Error opening Key store : {ks.written}", exc.detail)
+            return None
 
-        https = next(lst.port for lst in nodecfg.listeners(self.opts.profile, offset, servlet))
-        log.info(_MAIN, f"Mgt Console URL  : https://{address}:{https}/carbon/")
+    def complete(self) -> bool:
+        """listenerManager.startSystem (NIO and the other ports), the cluster join, the
+        Tomcat connectors; False when the cluster cannot start (no ``started``)."""
+        conf, home = self.conf, self.home
+        servlet = nodecfg.servlet_ports(conf["catalina"])
+        ports = nodecfg.listeners(self.opts.profile, self.offset, servlet)
+        for lst in ports:
+            if lst.name.startswith("servlet"):
+                continue
+            if lst.kind == "https":
+                tls = self._nio_tls()
+                if tls is None:
+                    continue  # the HTTPS receiver did not start
+                self._open(lst, tls)
+            else:
+                self._open(lst, None)
+        cluster = nodecfg.cluster_config(conf["axis2"], self.offset)
+        if cluster.enabled:
+            join = _setting(home, self.env, "CARBON_FAKE_JOIN_SECONDS", "join_seconds",
+                            clustering.DEFAULT_JOIN_SECONDS)  # fmt: skip
+            self.cluster = clustering.ClusterAgent(cluster, self.log, self.resolver, join)
+            try:
+                self.cluster.init()
+            except checks.BootError as exc:
+                self.log.failure(exc)
+                return False
+        primary = nodecfg.keystore_config(conf["carbon"], home)
+        for lst in ports:
+            if lst.kind == "https" and lst.name.startswith("servlet"):
+                ks = nodecfg.servlet_keystore(conf["catalina"], home, primary)
+                try:
+                    tls: Context | None = self.tls(ks)
+                except checks.BootError as exc:
+                    cause = exc.detail[0] if exc.detail else exc.message
+                    for entry in net.tomcat_failure(lst.port, cause):
+                        self.log.failure(entry)
+                    continue
+                self._open(lst, tls)
+            elif lst.name.startswith("servlet"):
+                self._open(lst, None)
+        address = self.env.get("CARBON_BIND_ADDRESS", "127.0.0.1")
+        self.log.info(_UI, f"Mgt Console URL  : https://{address}:{ports[0].port}/carbon/")
+        return True
 
     def close(self) -> None:
         for server in self.transports:
@@ -183,6 +304,14 @@ class Server:
         ready, _, _ = select.select([self._wake_r], [], [], timeout)
         return bool(ready)
 
+    def wait_for_services(self) -> None:
+        """A required service is missing: never ``started``; the pending list every period."""
+        period = _setting(self.home, self.env, "CARBON_FAKE_OSGI_WAIT", "osgi_wait",
+                          DEFAULT_OSGI_WAIT) or DEFAULT_OSGI_WAIT  # fmt: skip
+        while not self.wait_for_signal(period):
+            names = "".join(f"{s}," for s in self.pending)
+            self.log.warn(_MAIN, f"Waiting for required OSGi services: {names}")
+
     def run(self) -> int:
         started = time.monotonic()
         self.pid_file.write_text(f"{os.getpid()}\n")
@@ -191,27 +320,28 @@ class Server:
         os.set_blocking(self._wake_w, False)
         signal.set_wakeup_fd(self._wake_w)
         try:
-            self.boot()
-        except checks.BootError as exc:
-            self.log.error(exc.logger, exc.message)
-            self.log.error(_CORE, "Cannot start WSO2 Carbon: the boot failed")
-            self.close()
-            self.remove_pid()
-            return 1
+            if not self.boot():
+                self.wait_for_services()
+            elif self.wait_for_signal(boot_delay(self.home, self.env)):
+                pass  # stopped while booting
+            elif not self.complete():
+                self.wait_for_signal(None)  # completeInitialization threw: no started, ever
+            else:
+                secs = int(time.monotonic() - started)
+                self.log.info(_MAIN, "Server           :  WSO2 API Manager-2.6.0")
+                self.log.info(_MAIN, f"WSO2 Carbon started in {secs} sec")
+                self.wait_for_signal(None)
         except Exception as exc:  # a fault of the fake itself: still leave a clean state
-            self.log.error(_CORE, f"Unexpected error while starting: {type(exc).__name__}: {exc}")
+            self.log.error(
+                _SHUTDOWN, f"Unexpected error while starting: {type(exc).__name__}: {exc}"
+            )
             self.close()
             self.remove_pid()
             return 1
-        if not self.wait_for_signal(boot_delay(self.home, self.env)):
-            secs = int(time.monotonic() - started)
-            self.log.info(_MAIN, "Server           :  WSO2 API Manager-2.6.0")
-            self.log.info(_MAIN, f"WSO2 Carbon started in {secs} sec")
-            self.wait_for_signal(None)
-        self.log.info(_CORE, "Shutdown hook triggered....")
-        self.log.info(_CORE, "Gracefully shutting down WSO2 Carbon...")
+        self.log.info(_SHUTDOWN, "Shutdown hook triggered....")
+        self.log.info(_SHUTDOWN, "Gracefully shutting down WSO2 API Manager...")
         self.close()
-        self.log.info(_CORE, "Shutdown complete")
+        self.log.info(_SHUTDOWN, "Shutdown complete")
         self.remove_pid()
         return 0
 

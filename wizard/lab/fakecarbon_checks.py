@@ -32,7 +32,9 @@ CONF_FILES: dict[str, str] = {
 # Open Banking packs only: its DataSource/Name is the JNDI name of the OB database.
 OB_CONF_FILE = "repository/conf/finance/open-banking.xml"
 
-# Profiles of API-M 2.6.0 (-Dprofile=...). "default" is the all-in-one server.
+# Profiles of API-M 2.6.0 (-Dprofile=...): product-apim v2.6.0
+# modules/p2-profile/product/pom.xml. "default" is the all-in-one server; 2.6.0 has no
+# gateway-manager profile (later versions do).
 PROFILES = (
     "default",
     "api-key-manager",
@@ -40,27 +42,21 @@ PROFILES = (
     "api-store",
     "traffic-manager",
     "gateway-worker",
-    "gateway-manager",
 )
 
 
-# Marker tables a datasource must hold, by datasource name.
-AM_MARKERS = ("AM_API", "IDN_BASE_TABLE")
-SHARED_MARKERS = ("REG_RESOURCE", "UM_USER")
-OB_MARKERS = ("OB_CONSENT", "OB_CONSENT_AUTH_RESOURCE")  # made by the OB pack's dbscript
-_SHARED_DS_NAMES = {"WSO2UM_DB", "WSO2REG_DB", "WSO2CONFIG_DB"}
-
-_JAR_RE = re.compile(r"^mysql-connector-(java|j)-[0-9][\w.\-]*\.jar$")
 _MYSQL_URL_RE = re.compile(r"^jdbc:mysql://(?P<host>[^:/?]+)(?::(?P<port>\d+))?/(?P<db>[^?;]*)")
 
 
 class BootError(Exception):
-    """A failure Carbon would log as ERROR before giving up the boot."""
+    """A failure Carbon logs as ERROR: ``message`` under ``logger``, then ``detail`` (the
+    exception log4j prints on the lines after it, e.g. ``java.net.BindException: ...``)."""
 
-    def __init__(self, logger: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, logger: str, message: str, detail: tuple[str, ...] = ()) -> None:
+        super().__init__("\n".join((message, *detail)))
         self.logger = logger
         self.message = message
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -248,112 +244,3 @@ def defined_in(sources: list[DataSource]) -> str:
     ``any of master-datasources.xml, open-banking-datasources.xml``."""
     files = list(dict.fromkeys(ds.file for ds in sources)) or ["master-datasources.xml"]
     return files[0] if len(files) == 1 else "any of " + ", ".join(files)
-
-
-def check_references(
-    sources: list[DataSource], usermgt: ET.Element, registry: ET.Element, ob_jndi: str = ""
-) -> None:
-    """JNDI names used by user-mgt.xml, registry.xml (and open-banking.xml) must be bound
-    by a datasource of any datasources file; registry mounts must match."""
-    jndis = {ds.jndi for ds in sources}
-    where = defined_in(sources)
-    if ob_jndi and ob_jndi not in jndis:
-        raise BootError(
-            "com.wso2.finance.open.banking.common.config.OpenBankingConfigParser",
-            f"Error while initializing the Open Banking datasource: '{ob_jndi}' named in "
-            f"open-banking.xml is not defined in {where}",
-        )
-    um = usermgt_datasource(usermgt)
-    if um and um not in jndis:
-        raise BootError(
-            "org.wso2.carbon.user.core.common.DefaultRealmService",
-            f"Cannot initialize the realm: datasource '{um}' named in user-mgt.xml "
-            f"is not defined in {where}",
-        )
-    db_configs = {e.get("name", ""): e for e in registry.findall("./dbConfig")}
-    for name, cfg in db_configs.items():
-        jndi = _text(cfg.find("dataSource"))
-        if jndi not in jndis:
-            raise BootError(
-                "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
-                f"Error in initializing the registry: dbConfig '{name}' uses datasource "
-                f"'{jndi}' which is not defined in {where}",
-            )
-    current = _text(registry.find("./currentDBConfig"))
-    if current and current not in db_configs:
-        raise BootError(
-            "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
-            f"Error in initializing the registry: currentDBConfig '{current}' has no dbConfig",
-        )
-    instances: dict[str, str] = {}
-    for inst in registry.findall("./remoteInstance"):
-        iid = _text(inst.find("id"))
-        dbc = _text(inst.find("dbConfig"))
-        if dbc and dbc not in db_configs:
-            raise BootError(
-                "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
-                f"Error in initializing the registry: remoteInstance '{iid}' uses dbConfig "
-                f"'{dbc}' which is not defined",
-            )
-        instances[iid] = dbc
-    for mount in registry.findall("./mount"):
-        iid = _text(mount.find("instanceId"))
-        if iid not in instances:
-            raise BootError(
-                "org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent",
-                f"Error in initializing the registry: mount '{mount.get('path', '')}' uses "
-                f"instanceId '{iid}' but no remoteInstance has that id",
-            )
-
-
-def marker_tables(
-    ds: DataSource,
-    registry: ET.Element | None = None,
-    usermgt: ET.Element | None = None,
-    ob_jndi: str = "",
-) -> tuple[str, ...]:
-    """Tables whose presence shows the right dbscript was run into the datasource's DB."""
-    if ds.name == "WSO2AM_DB":
-        return AM_MARKERS
-    if ob_jndi and ds.jndi == ob_jndi:
-        return OB_MARKERS
-    shared = set(_SHARED_DS_NAMES)
-    jndis: set[str] = set()
-    if registry is not None:
-        jndis.update(registry_datasources(registry))
-    if usermgt is not None:
-        jndis.add(usermgt_datasource(usermgt))
-    if ds.name in shared or ds.jndi in jndis:
-        return SHARED_MARKERS
-    return ()
-
-
-def mysql_in_use(sources: list[DataSource]) -> bool:
-    return any(ds.url.startswith("jdbc:mysql:") for ds in sources)
-
-
-def driver_jar(lib_dir: Path) -> Path | None:
-    if not lib_dir.is_dir():
-        return None
-    for p in sorted(lib_dir.iterdir()):
-        if _JAR_RE.match(p.name) and p.is_file():
-            return p
-    return None
-
-
-def check_driver(sources: list[DataSource], lib_dir: Path) -> None:
-    if not mysql_in_use(sources):
-        return
-    if driver_jar(lib_dir) is None:
-        cls = next(
-            (
-                ds.driver
-                for ds in sources
-                if ds.url.startswith("jdbc:mysql:") and "mysql" in ds.driver.lower()
-            ),
-            "com.mysql.jdbc.Driver",
-        )
-        raise BootError(
-            "org.wso2.carbon.ndatasource.rdbms.RDBMSDataSourceReader",
-            f"Cannot load JDBC driver class '{cls}' (no mysql-connector jar in {lib_dir})",
-        )

@@ -1,27 +1,38 @@
-"""The fake Carbon server's sockets: servlet/NIO HTTP(S) ports, bare TCP ports, clustering.
+"""The fake Carbon server's sockets: servlet/NIO HTTP(S) ports and bare TCP ports, and
+what each logs when it cannot bind (clustering: ``fakecarbon_cluster.py``).
 
 Standard library only (copied into the product's ``bin/`` next to ``fakecarbon.py``).
+
+A port that cannot be bound does not stop a real node (docs/fake-carbon-evidence.md c):
+
+- Tomcat (9443/9763, ``bindOnInit="false"``): ``Failed to start end point associated with
+  ProtocolHandler ["http-nio-<port>"]`` + ``java.net.BindException: Address already in
+  use``, then carbon-kernel ``CarbonTomcat.startConnectors`` logs ``LifeCycleException
+  while starting tomcat connector`` and the boot goes on to ``WSO2 Carbon started``;
+- Synapse pass-through (8280/8243): ``PassThroughHttpListener``'s reactor exception handler
+  WARNs ``System may be unstable: HTTPS ListeningIOReactor encountered a checked exception
+  : Address already in use`` and the listener still reports started;
+- AMQP, Thrift and the binary receivers: not verified; the fake logs the BindException
+  under the component and goes on (the harder case for a readiness check).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
-import threading
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 try:  # run as bin/fakecarbon.py: the sibling modules are top-level
     from fakecarbon_checks import BootError  # type: ignore[import-not-found]
-    from fakecarbon_hosts import Resolver, UnknownHost  # type: ignore[import-not-found]
-    from fakecarbon_node import ClusterConfig, Listener  # type: ignore[import-not-found]
-    from fakecarbon_services import CarbonLog  # type: ignore[import-not-found]
+    from fakecarbon_node import Listener  # type: ignore[import-not-found]
 except ImportError:  # imported as wizard.lab.fakecarbon_net (tests)
     from wizard.lab.fakecarbon_checks import BootError
-    from wizard.lab.fakecarbon_hosts import Resolver, UnknownHost
-    from wizard.lab.fakecarbon_node import ClusterConfig, Listener
-    from wizard.lab.fakecarbon_services import CarbonLog
+    from wizard.lab.fakecarbon_node import Listener
+
+JAGGERY_DIR = "repository/deployment/server/jaggeryapps"
+JAGGERY_APPS = ("store", "publisher", "admin")
 
 # ---------------------------------------------------------------- transports
 
@@ -41,8 +52,28 @@ class _Handler(BaseHTTPRequestHandler):
         if with_body:
             self.wfile.write(body)
 
+    def _undeployed(self, path: str) -> bool:
+        """A Jaggery app (store, publisher, admin) that is not in the home's jaggeryapps
+        (a profile's optimisation deleted it) is not served by Tomcat: 404."""
+        app = path.strip("/").split("/", 1)[0]
+        if not self.server.home or not self.server.listener.name.startswith("servlet"):
+            return False
+        if app not in JAGGERY_APPS:
+            return False
+        return not os.path.isdir(os.path.join(self.server.home, JAGGERY_DIR, app))
+
     def _answer(self, with_body: bool = True) -> None:
         path = self.path.split("?", 1)[0]
+        if self._undeployed(path):
+            body = b"Not Found\n"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Carbon-Node", self.server.node)
+            self.end_headers()
+            if with_body:
+                self.wfile.write(body)
+            return
         if path == "/carbon/admin/login.jsp":
             html = (
                 "<!DOCTYPE html><html><head><title>WSO2 Management Console</title></head>"
@@ -84,11 +115,17 @@ class CarbonHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], listener: Listener, node: str, tls: ssl.SSLContext | None
+        self,
+        address: tuple[str, int],
+        listener: Listener,
+        node: str,
+        tls: ssl.SSLContext | None,
+        home: str = "",
     ) -> None:
         self.listener = listener
         self.node = node
         self.tls = tls
+        self.home = home
         super().__init__(address, _Handler)
 
     def serve_forever(self, poll_interval: float = 0.1) -> None:
@@ -135,167 +172,69 @@ class TcpListener:
         self.sock.close()
 
 
-def bind_failure(listener: Listener, port: int, exc: OSError) -> BootError:
-    reason = "Address already in use" if exc.errno == 98 else (exc.strerror or str(exc))
-    return BootError(
-        "org.apache.catalina.core.StandardService",
-        f"Failed to initialize connector [{listener.name}-{port}]: "
-        f"java.net.BindException: {reason}",
-    )
+TOMCAT_ENDPOINT = "org.apache.coyote.http11.Http11NioProtocol"
+CARBON_TOMCAT = "org.wso2.carbon.tomcat.internal.CarbonTomcat"
+PASSTHRU = "org.apache.synapse.transport.passthru.PassThroughHttpListener"
+# who logs a failed bind of the bare TCP ports (not verified: the component's logger)
+_TCP_LOGGERS = {
+    "amqp": "org.wso2.andes.server.transport.QpidAcceptor",
+    "thrift": "org.wso2.carbon.apimgt.keymgt.internal.APIKeyMgtServiceComponent",
+    "tm-binary": "org.wso2.carbon.databridge.receiver.binary.internal.BinaryDataReceiver",
+    "tm-binary-ssl": "org.wso2.carbon.databridge.receiver.binary.internal.BinaryDataReceiver",
+}
+
+
+def _reason(exc: OSError) -> str:
+    return "Address already in use" if exc.errno == 98 else (exc.strerror or str(exc))
+
+
+def tomcat_failure(port: int, cause: str) -> list[BootError]:
+    """A servlet connector that did not start (bind or key store): two ERRORs, no exit."""
+    return [
+        BootError(
+            TOMCAT_ENDPOINT,
+            f'Failed to start end point associated with ProtocolHandler ["http-nio-{port}"]',
+            (cause,),
+        ),
+        BootError(
+            CARBON_TOMCAT,
+            "LifeCycleException while starting tomcat connector",
+            ("org.apache.catalina.LifecycleException: Failed to start component "
+             f"[Connector[HTTP/1.1-{port}]]", f"Caused by: {cause}"),
+        ),
+    ]  # fmt: skip
+
+
+def bind_failure(listener: Listener, exc: OSError) -> tuple[str, list[BootError]]:
+    """(level, entries) a real node logs when the listener's port cannot be bound."""
+    reason = _reason(exc)
+    if listener.name.startswith("servlet"):
+        return "ERROR", tomcat_failure(listener.port, f"java.net.BindException: {reason}")
+    if listener.name.startswith("nio"):
+        prefix = "HTTPS" if listener.kind == "https" else "HTTP"
+        return "WARN", [
+            BootError(
+                PASSTHRU,
+                f"System may be unstable: {prefix} ListeningIOReactor encountered a checked "
+                f"exception : {reason}",
+            )
+        ]
+    logger = _TCP_LOGGERS.get(listener.name, "org.wso2.carbon.core.init.CarbonServerManager")
+    return "ERROR", [
+        BootError(
+            logger,
+            f"Could not open the {listener.name} port {listener.port}",
+            (f"java.net.BindException: {reason}",),
+        )
+    ]
 
 
 def open_listener(
-    listener: Listener, address: str, node: str, tls: ssl.SSLContext | None
+    listener: Listener, address: str, node: str, tls: ssl.SSLContext | None, home: str = ""
 ) -> CarbonHTTPServer | TcpListener:
-    try:
-        if listener.kind == "tcp":
-            return TcpListener((address, listener.port))
-        return CarbonHTTPServer(
-            (address, listener.port), listener, node, tls if listener.kind == "https" else None
-        )
-    except OSError as exc:
-        raise bind_failure(listener, listener.port, exc) from exc
-
-
-# ---------------------------------------------------------------- clustering
-
-_HZ = "org.wso2.carbon.core.clustering.hazelcast.HazelcastClusteringAgent"
-
-
-class ClusterAgent:
-    """A tiny stand-in for Hazelcast WKA membership over TCP.
-
-    Each member listens on localMemberHost:localMemberPort (not offset). A member that
-    connects sends ``HELLO <uuid> <domain> <host:port>``; the other answers
-    ``WELCOME <uuid> <host:port>`` when the domain matches. Members are keyed by their
-    advertised address: a join is logged once, a member that stops answering three probes
-    in a row (two a second) has left, and one that comes back with a new uuid rejoins.
-    Host names (localMemberHost, members) resolve through the node's hosts file.
-    """
-
-    LEAVE_AFTER = 3
-    PROBE_INTERVAL = 0.5
-
-    def __init__(self, cfg: ClusterConfig, log: CarbonLog, resolver: Resolver) -> None:
-        self.cfg = cfg
-        self.log = log
-        self.resolver = resolver
-        self.uuid = str(uuid.uuid4())
-        self.me = f"{cfg.local_host}:{cfg.local_port}"
-        self.members: dict[str, str] = {}  # advertised address -> uuid
-        self._misses: dict[str, int] = {}
-        self._unknown: set[str] = set()  # member host names already warned about
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        try:
-            local = resolver.resolve(cfg.local_host)
-        except UnknownHost as exc:
-            raise BootError(
-                _HZ, f"Could not bind the cluster member to {self.me}: {exc.java}"
-            ) from exc
-        try:
-            self.sock = socket.create_server((local, cfg.local_port))
-        except OSError as exc:
-            reason = "Address already in use" if exc.errno == 98 else (exc.strerror or str(exc))
-            raise BootError(
-                _HZ,
-                f"Could not bind the cluster member to {self.me}: java.net.BindException: {reason}",
-            ) from exc
-
-    def _joined(self, address: str, member_uuid: str) -> None:
-        if address == self.me:
-            return
-        with self._lock:
-            self._misses[address] = 0
-            old = self.members.get(address)
-            if old == member_uuid:
-                return
-            if old is not None:
-                self.log.info(_HZ, f"Member left [{old}]: {address}")
-            self.members[address] = member_uuid
-            self.log.info(_HZ, f"Member joined [{member_uuid}]: {address}")
-            self.log.info(_HZ, f"Cluster members: {len(self.members) + 1}")
-
-    def _missed(self, address: str) -> None:
-        with self._lock:
-            if address not in self.members:
-                return
-            self._misses[address] = self._misses.get(address, 0) + 1
-            if self._misses[address] < self.LEAVE_AFTER:
-                return
-            old = self.members.pop(address)
-            self.log.info(_HZ, f"Member left [{old}]: {address}")
-            self.log.info(_HZ, f"Cluster members: {len(self.members) + 1}")
-
-    def start(self) -> None:
-        self.log.info(
-            _HZ,
-            f"Cluster domain: {self.cfg.domain}; membership scheme: {self.cfg.scheme}; "
-            f"local member {self.me} [{self.uuid}]",
-        )
-        self.log.info(_HZ, "Cluster members: 1")
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-        threading.Thread(target=self._probe_loop, daemon=True).start()
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._greet, args=(conn,), daemon=True).start()
-
-    def _greet(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(3)
-            try:
-                words = conn.makefile("r").readline().split()
-                if len(words) == 4 and words[0] == "HELLO" and words[2] == self.cfg.domain:
-                    conn.sendall(f"WELCOME {self.uuid} {self.me}\n".encode())
-                    self._joined(words[3], words[1])
-                else:
-                    conn.sendall(b"REJECT\n")
-            except OSError:
-                return
-
-    def _probe(self, address: str) -> str | None:
-        """The uuid of the member answering at address, or None."""
-        host, port = address.rsplit(":", 1)
-        try:
-            ip = self.resolver.resolve(host)
-        except UnknownHost as exc:
-            if host not in self._unknown:
-                self._unknown.add(host)
-                self.log.warn(_HZ, f"Cannot reach the member {address}: {exc.java}")
-            return None
-        try:
-            with socket.create_connection((ip, int(port)), timeout=1) as conn:
-                conn.settimeout(3)
-                conn.sendall(f"HELLO {self.uuid} {self.cfg.domain} {self.me}\n".encode())
-                words = conn.makefile("r").readline().split()
-        except OSError:
-            return None
-        return words[1] if len(words) == 3 and words[0] == "WELCOME" else None
-
-    def _probe_loop(self) -> None:
-        wka = [f"{h}:{p}" for h, p in self.cfg.members if f"{h}:{p}" != self.me]
-        while not self._stop.is_set():
-            with self._lock:
-                known = list(self.members)
-            for address in dict.fromkeys(wka + known):
-                member_uuid = self._probe(address)
-                if self._stop.is_set():
-                    return
-                if member_uuid is None:
-                    self._missed(address)
-                else:
-                    self._joined(address, member_uuid)
-            self._stop.wait(self.PROBE_INTERVAL)
-
-    def shutdown(self) -> None:
-        self._stop.set()
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
+    """Bind the listener's port; an OSError is the caller's to log (see bind_failure)."""
+    if listener.kind == "tcp":
+        return TcpListener((address, listener.port))
+    return CarbonHTTPServer(
+        (address, listener.port), listener, node, tls if listener.kind == "https" else None, home
+    )

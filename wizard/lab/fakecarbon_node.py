@@ -41,6 +41,11 @@ class ClusterConfig:
     local_host: str
     local_port: int
     members: tuple[tuple[str, int], ...]
+    # what the member advertises (MemberUtils.getLocalMember): the axis2 http/https
+    # receiver ports, plus the offset only when AvoidInitiation is present and not true
+    http_port: int = -1
+    https_port: int = -1
+    sub_domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class KeyStoreConfig:
     password: str = field(repr=False)
     key_alias: str
     key_password: str = field(repr=False)
+    written: str = ""  # the location as the file gives it (for messages)
 
 
 def servlet_ports(catalina: ET.Element) -> tuple[int, int]:
@@ -86,7 +92,12 @@ def listeners(profile: str, offset: int, servlet: tuple[int, int] = (9443, 9763)
     return out
 
 
-def cluster_config(axis2: ET.Element) -> ClusterConfig:
+def _receiver_port(axis2: ET.Element, name: str) -> int:
+    raw = _text(axis2.find(f"./transportReceiver[@name='{name}']/parameter[@name='port']"))
+    return int(raw) if raw.isdigit() else -1
+
+
+def cluster_config(axis2: ET.Element, offset: int = 0) -> ClusterConfig:
     cl = axis2.find("./clustering")
     if cl is None:
         return ClusterConfig(False, "", "", "127.0.0.1", 4000, ())
@@ -107,6 +118,10 @@ def cluster_config(axis2: ET.Element) -> ClusterConfig:
         else:
             members.append((host, int(port or "4000")))
     port_text = param("localMemberPort", "4000")
+    avoid = cl.find("./parameter[@name='AvoidInitiation']")
+    shift = offset if avoid is not None and _text(avoid).lower() != "true" else 0
+    http, https = _receiver_port(axis2, "http"), _receiver_port(axis2, "https")
+    sub = cl.find("./parameter[@name='properties']/property[@name='subDomain']")
     return ClusterConfig(
         enabled=cl.get("enable", "false").strip().lower() == "true",
         scheme=param("membershipScheme", "multicast"),
@@ -114,6 +129,9 @@ def cluster_config(axis2: ET.Element) -> ClusterConfig:
         local_host=param("localMemberHost", "127.0.0.1"),
         local_port=int(port_text) if port_text.isdigit() else 4000,
         members=tuple(members),
+        http_port=http + shift if http >= 0 else -1,
+        https_port=https + shift if https >= 0 else -1,
+        sub_domain=sub.get("value") if sub is not None else None,
     )
 
 
@@ -135,4 +153,60 @@ def keystore_config(carbon: ET.Element, home: Path) -> KeyStoreConfig:
         password=password,
         key_alias=_text(ks.find("c:KeyAlias", C)),
         key_password=(ks.findtext("c:KeyPassword", password, C) or "").strip(),
+    )
+
+
+def _absolute(text: str, home: Path) -> Path:
+    path = Path(text)
+    return path if path.is_absolute() else home / path
+
+
+def _alias_if_same(path: Path, primary: KeyStoreConfig) -> str:
+    """The primary key alias when this store is the primary's file (the stock case)."""
+    try:
+        same = path.resolve() == primary.location.resolve()
+    except OSError:
+        same = False
+    return primary.key_alias if same else ""
+
+
+def servlet_keystore(catalina: ET.Element, home: Path, primary: KeyStoreConfig) -> KeyStoreConfig:
+    """The key store of the HTTPS servlet connector (catalina-server.xml ``keystoreFile`` /
+    ``keystorePass``, product-apim v2.6.0 conf/tomcat/catalina-server.xml L76-77); the
+    primary key store when the connector names none."""
+    for conn in catalina.findall("./Service/Connector"):
+        if conn.get("SSLEnabled", "").lower() != "true" and conn.get("scheme") != "https":
+            continue
+        written = conn.get("keystoreFile")
+        if not written:
+            return primary
+        path = _absolute(resolve_placeholders(written, home), home)
+        password = conn.get("keystorePass", "changeit")
+        return KeyStoreConfig(
+            location=path,
+            store_type=conn.get("keystoreType", "JKS"),
+            password=password,
+            key_alias=conn.get("keyAlias") or _alias_if_same(path, primary),
+            key_password=conn.get("keyPass", password),
+            written=written,
+        )
+    return primary
+
+
+def nio_keystore(axis2: ET.Element, home: Path, primary: KeyStoreConfig) -> KeyStoreConfig | None:
+    """The key store of the NIO HTTPS receiver (axis2.xml ``transportReceiver name="https"``
+    ``keystore`` parameter), which Synapse's ServerConnFactoryBuilder opens."""
+    ks = axis2.find("./transportReceiver[@name='https']/parameter[@name='keystore']/KeyStore")
+    if ks is None:
+        return None
+    written = _text(ks.find("Location"))
+    path = _absolute(resolve_placeholders(written, home), home)
+    password = (ks.findtext("Password") or "").strip()
+    return KeyStoreConfig(
+        location=path,
+        store_type=_text(ks.find("Type")) or "JKS",
+        password=password,
+        key_alias=_alias_if_same(path, primary),
+        key_password=(ks.findtext("KeyPassword") or password).strip(),
+        written=written,
     )

@@ -46,10 +46,13 @@ class CarbonLog:
         self._echo = echo
         self._lock = threading.Lock()
 
-    def write(self, level: str, logger: str, message: str) -> None:
+    def write(self, level: str, logger: str, message: str, detail: tuple[str, ...] = ()) -> None:
+        """One entry: the message line, then ``detail`` (the exception log4j prints after
+        it: ``java.net.BindException: ...``, ``Caused by: ...``) on lines of their own."""
         now = datetime.now()
         stamp = now.strftime("%Y-%m-%d %H:%M:%S,") + f"{now.microsecond // 1000:03d}"
         line = f"TID: [-1234] [] [{stamp}] {level} {{{logger}}} - {message}\n"
+        line += "".join(f"{d}\n" for d in detail)
         with self._lock:
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line)
@@ -60,11 +63,14 @@ class CarbonLog:
     def info(self, logger: str, message: str) -> None:
         self.write("INFO", logger, message)
 
-    def warn(self, logger: str, message: str) -> None:
-        self.write("WARN", logger, message)
+    def warn(self, logger: str, message: str, detail: tuple[str, ...] = ()) -> None:
+        self.write("WARN", logger, message, detail)
 
-    def error(self, logger: str, message: str) -> None:
-        self.write("ERROR", logger, message)
+    def error(self, logger: str, message: str, detail: tuple[str, ...] = ()) -> None:
+        self.write("ERROR", logger, message, detail)
+
+    def failure(self, exc: BootError) -> None:
+        self.error(exc.logger, exc.message, exc.detail)
 
 
 @contextmanager
@@ -87,6 +93,22 @@ def write_private(path: Path, text: str) -> Path:
 # ---------------------------------------------------------------- databases
 
 _POOL = "org.apache.tomcat.jdbc.pool.ConnectionPool"
+_POOL_FAILED = "Unable to create initial connections of pool."
+# Connector/J 5.1 LocalizedErrorMessages.properties L168/L170 (CommunicationsException)
+_LINK_FAILURE = (
+    "com.mysql.jdbc.exceptions.jdbc4.CommunicationsException: Communications link failure",
+    "",
+    "The last packet sent successfully to the server was 0 milliseconds ago. "
+    "The driver has not received any packets from the server.",
+)
+
+
+class MissingTable(Exception):
+    """The database answers but lacks a table its consumer needs."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = (detail,)
 
 
 def _opt_quote(value: str) -> str:
@@ -101,35 +123,32 @@ def mysql_client() -> str:
     raise BootError(_POOL, "No mariadb/mysql client on PATH to reach the database")
 
 
+def link_failure(cause: str) -> BootError:
+    """tomcat-jdbc ``ConnectionPool.init`` logging Connector/J's CommunicationsException."""
+    return BootError(_POOL, _POOL_FAILED, (*_LINK_FAILURE, f"Caused by: {cause}"))
+
+
 def _client_error(ds: DataSource, target: MysqlTarget, stderr: str) -> BootError:
     text = stderr.strip().splitlines()[-1] if stderr.strip() else "unknown error"
     message = text.split("): ", 1)[1] if "): " in text else text
     code = text.split()[1] if text.startswith("ERROR ") and len(text.split()) > 1 else ""
-    where = f"(datasource {ds.name}, {target.host}:{target.port}/{target.database})"
-    if code in {"2002", "2003", "2005", "2006", "2013"}:
-        return BootError(
-            _POOL,
-            "Unable to create initial connections of pool. "
-            "com.mysql.jdbc.exceptions.jdbc4.CommunicationsException: Communications link "
-            f"failure {where}: {message}",
-        )
-    return BootError(
-        _POOL,
-        f"Unable to create initial connections of pool. java.sql.SQLException: {message} {where}",
-    )
+    if code in {"2002", "2003", "2006", "2013"}:
+        cause = "java.net.ConnectException: Connection refused (Connection refused)"
+        if "(110)" in message or "timed out" in message.lower():
+            cause = "java.net.SocketTimeoutException: connect timed out"
+        return link_failure(f"{cause} [{target.host}:{target.port}: {message}]")
+    if code == "2005":
+        return link_failure(f"java.net.UnknownHostException: {target.host}")
+    if code in {"1049", "1146"}:
+        exc = "com.mysql.jdbc.exceptions.jdbc4.MySQLSyntaxErrorException"
+    else:
+        exc = "java.sql.SQLException"
+    return BootError(_POOL, _POOL_FAILED, (f"{exc}: {message}",))
 
 
 def unknown_host(ds: DataSource, target: MysqlTarget, java_exception: str) -> BootError:
     """What Connector/J reports when the URL's host name does not resolve."""
-    return BootError(
-        _POOL,
-        "Unable to create initial connections of pool. "
-        "com.mysql.jdbc.exceptions.jdbc4.CommunicationsException: Communications link failure "
-        f"(datasource {ds.name}, {target.host}:{target.port}/{target.database}): "
-        "The last packet sent successfully to the server was 0 milliseconds ago. "
-        "The driver has not received any packets from the server. "
-        f"Caused by: {java_exception}",
-    )
+    return link_failure(java_exception)
 
 
 def _run_client(
@@ -165,10 +184,8 @@ def _run_client(
                 argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired as exc:
-            raise BootError(
-                _POOL,
-                "Unable to create initial connections of pool. Communications link failure "
-                f"(datasource {ds.name}, {target.host}:{target.port}): timed out",
+            raise link_failure(
+                f"java.net.SocketTimeoutException: Read timed out [{target.host}:{target.port}]"
             ) from exc
 
 
@@ -206,7 +223,8 @@ def check_database(
     address: str | None = None,
 ) -> None:
     """Connect as the datasource's user to ``address`` (the URL's host as the node resolved
-    it); the marker tables must be there (or -Dsetup makes them)."""
+    it): a failure is the pool's BootError; the marker tables must be there (or -Dsetup
+    makes them), else :class:`MissingTable` (which the datasource's consumers log)."""
     tables = existing_tables(ds, target, address)
     missing = [t for t in markers if t not in tables]
     if missing and setup_script is not None and len(missing) == len(markers):
@@ -218,11 +236,9 @@ def check_database(
         tables = existing_tables(ds, target, address)
         missing = [t for t in markers if t not in tables]
     if missing:
-        raise BootError(
-            "org.wso2.carbon.core.internal.StartupFinalizerServiceComponent",
-            f"Error initializing datasource {ds.name}: "
+        raise MissingTable(
             "com.mysql.jdbc.exceptions.jdbc4.MySQLSyntaxErrorException: "
-            f"Table '{target.database}.{missing[0]}' doesn't exist",
+            f"Table '{target.database}.{missing[0]}' doesn't exist"
         )
     log.info(
         "org.wso2.carbon.ndatasource.core.DataSourceRepository",
@@ -245,14 +261,19 @@ def _tool(cmd: list[str], what: str) -> None:
         detail = (proc.stdout + proc.stderr).strip().splitlines()
         reason = detail[-1] if detail else f"exit {proc.returncode}"
         if "password was incorrect" in (proc.stdout + proc.stderr):
+            # the JDK's JavaKeyStore text (UnrecoverableKeyException as the cause)
             reason = "Keystore was tampered with, or password was incorrect"
-        raise BootError(_KS, f"{what}: {reason}")
+        raise BootError(_KS, what, (f"java.io.IOException: {reason}",))
 
 
 def load_keystore(cfg: KeyStoreConfig, java_home: str) -> ssl.SSLContext:
     """Convert the JKS key store to PEM (keytool + openssl) and load it for TLS."""
     if not cfg.location.is_file():
-        raise BootError(_KS, f"Keystore file does not exist: {cfg.location}")
+        raise BootError(
+            _KS,
+            f"Keystore file does not exist: {cfg.location}",
+            (f"java.io.FileNotFoundException: {cfg.location} (No such file or directory)",),
+        )
     keytool = Path(java_home) / "bin" / "keytool"
     what = f"Error while loading keystore {cfg.location}"
     with private_dir() as tmp:
@@ -286,5 +307,5 @@ def load_keystore(cfg: KeyStoreConfig, java_home: str) -> ssl.SSLContext:
         try:
             ctx.load_cert_chain(str(pem))
         except ssl.SSLError as exc:
-            raise BootError(_KS, f"{what}: {exc}") from exc
+            raise BootError(_KS, what, (f"java.io.IOException: {exc}",)) from exc
     return ctx

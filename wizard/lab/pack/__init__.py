@@ -49,12 +49,31 @@ LAB_DIR = Path(__file__).resolve().parent.parent
 SERVER_MODULES = (
     "fakecarbon.py",
     "fakecarbon_checks.py",
+    "fakecarbon_cluster.py",
+    "fakecarbon_consumers.py",
     "fakecarbon_ds.py",
     "fakecarbon_hosts.py",
     "fakecarbon_node.py",
+    "fakecarbon_profile.py",
     "fakecarbon_services.py",
     "fakecarbon_net.py",
 )
+
+# The webapps a 2.6.0 pack ships (product-apim v2.6.0 modules/distribution/product/src/
+# main/assembly/bin.xml): small stand-in wars, so that profileSetup.sh has its real work.
+WEBAPPS = (
+    "oauth2.war",
+    "authenticationendpoint.war",
+    "api#am#store#v0.14.war",
+    "api#am#publisher#v0.14.war",
+    "api#am#admin#v0.14.war",
+    "api#identity#consent-mgt#v1.0.war",
+    "throttle#data#v1.war",
+    "client-registration#v0.14.war",
+    "am#sample#calculator#v1.war",
+    "am#sample#pizzashack#v1.war",
+)
+WEBAPPS_REL = Path("repository/deployment/server/webapps")
 
 STOCK_ALIAS = "wso2carbon"
 # The public default of every WSO2 pack, not a secret.
@@ -181,6 +200,21 @@ def make_driver_jar(path: Path) -> Path:
     return path
 
 
+def make_webapps(folder: Path) -> None:
+    """The stand-in wars of WEBAPPS: real zips with a WEB-INF/web.xml naming the app."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in WEBAPPS:
+        context = name.removesuffix(".war").replace("#", "/")
+        web_xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<web-app xmlns="http://java.sun.com/xml/ns/javaee" version="2.5">\n'
+            f"    <display-name>{context} (carbon-wizard lab stand-in)</display-name>\n"
+            "</web-app>\n"
+        )
+        with zipfile.ZipFile(folder / name, "w", compression=zipfile.ZIP_DEFLATED) as war:
+            war.writestr("WEB-INF/web.xml", web_xml)
+
+
 def _looks_like_home(dest: Path) -> bool:
     return (dest / "bin" / "wso2server.sh").is_file() or not any(dest.iterdir())
 
@@ -268,13 +302,14 @@ def install_pack(
                 "give the folder of an unpacked wso2am-2.6.0",
             )
         _overlay(pack_from, dest)
+    make_webapps(dest / WEBAPPS_REL)
     for module in SERVER_MODULES:
         shutil.copyfile(LAB_DIR / module, dest / "bin" / module)
     (dest / "bin" / "fakecarbon.conf").write_text(
         f"# Written by carbon-wizard's lab installer.\nboot_delay = {boot_delay}\n",
         encoding="utf-8",
     )
-    for script in ("wso2server.sh", "fakecarbon.py"):
+    for script in ("wso2server.sh", "profileSetup.sh", "fakecarbon.py", "fakecarbon_profile.py"):
         (dest / "bin" / script).chmod(0o755)
     if owner is not None:
         _chown_tree(dest, owner)

@@ -7,11 +7,13 @@
 #    wso2server.sh start           run as a daemon (pid in $CARBON_HOME/wso2carbon.pid)
 #    wso2server.sh stop|--stop     stop the daemon
 #    wso2server.sh restart         stop, wait, start
-#  System properties: -DportOffset=N  -Dprofile=NAME  -Dsetup  ; --optimize
+#  System properties: -DportOffset=N  -Dprofile=NAME  -Dsetup
+#  --optimize -Dprofile=NAME   run bin/profileSetup.sh for NAME first (then start)
 #
 #  Environment:
 #    JAVA_HOME  must point at a Java installation (keytool is used from it).
-#    CARBON_BIND_ADDRESS, CARBON_NODE_NAME, CARBON_FAKE_BOOT_DELAY (lab only).
+#    CARBON_BIND_ADDRESS, CARBON_NODE_NAME, CARBON_HOSTS_FILE, CARBON_FAKE_BOOT_DELAY,
+#    CARBON_FAKE_JOIN_SECONDS, CARBON_FAKE_OSGI_WAIT (lab only).
 # ---------------------------------------------------------------------------
 
 PRG="$0"
@@ -50,12 +52,16 @@ for c in "$@"; do
     --restart|-restart|restart) CMD="restart" ;;
     --version|-version|version) CMD="version" ;;
     --optimize|-optimize|optimize)
+      # as the real script (L159-169): profileSetup.sh rewrites and deletes files now,
+      # once per -Dprofile argument; a later start without --optimize does not run it
       for profile in "$@"; do
         case "$profile" in
-          *Dprofile=*) echo "Optimizing the server for ${profile#*Dprofile=}..." ;;
+          *Dprofile=*)
+            (cd "$PRGDIR" && sh profileSetup.sh "$profile")
+            echo "Starting the server..."
+            ;;
         esac
       done
-      echo "Starting the server..."
       ;;
     *) args+=("$c") ;;
   esac

@@ -2,8 +2,11 @@
 
 Readiness (CHECKLIST C8): the process is alive, ``WSO2 Carbon started in`` is in the log
 after the start mark, every readiness port accepts, the console answers 200 where there is
-one, and clustered nodes have seen the expected number of members. A process that dies
-while we wait fails the step at once with the log's tail.
+one, and a node joining a cluster is named (``Member joined [<its uuid>]``) in the log of
+a member that was already running. The wait stops at once, with host, log path, the line
+and what to do, at the first fatal line of the start (a real node does not exit: it logs
+and waits) and when a joining node elected itself coordinator (it found nobody); a process
+that dies while we wait fails the step with the log's tail. See wizard/steps/nodelog.py.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from wizard.errors import EXIT_STEP_FAILED, WizardError, step_failed
+from wizard.errors import EXIT_STEP_FAILED, Where, WizardError, step_failed
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
+from wizard.steps import nodelog
 from wizard.wait import Timeout, poll
 
 # Files whose change needs a restart of a running node.
@@ -122,9 +126,8 @@ class StartHandler:
         running, _ = _state(step, ctx)
         log = f"{inputs['home'].rstrip('/')}/repository/logs/wso2carbon.log"
         ctx.resources.setdefault("start_marks", {})[step.host] = _log_size(step, ctx, log)
-        args = list(inputs.get("args", []))
-        if inputs.get("optimize"):
-            args.insert(0, "--optimize")
+        # never --optimize: the profile step optimised the home once, before its edits
+        args = [a for a in inputs.get("args", []) if a != "--optimize"]
         action = "restart" if running else "start"
         env = {"JAVA_HOME": inputs["java_home"]} if inputs.get("java_home") else None
         if inputs.get("jvm_opts"):
@@ -215,48 +218,108 @@ def http_status(
 
 
 class WaitHandler:
-    def _mark(self, step: Step, ctx: RunContext) -> int:
-        return ctx.resources.get("start_marks", {}).get(step.host, 0)
+    def _mark(self, step: Step, ctx: RunContext) -> int | None:
+        """Where this run's start of the node begins in its log (None: not started in this
+        run; its current start is then read from its last boot line)."""
+        return ctx.resources.get("start_marks", {}).get(step.host)
 
     def _log_since_mark(self, step: Step, ctx: RunContext) -> str:
         t = ctx.transport(step.host)
-        log = step.inputs["log"]
-        start = self._mark(step, ctx) + 1
-        res = t.run(f"tail -c +{start} {_q(log)} 2>/dev/null", timeout=30)
-        return res.out
+        return nodelog.read(t, step.inputs["log"], self._mark(step, ctx))
 
-    def _ready(self, step: Step, ctx: RunContext) -> tuple[bool, str]:
+    def _ready(self, step: Step, ctx: RunContext) -> tuple[bool, str, WizardError | None]:
+        """(ready, why not, an error that ends the wait at once)."""
         inputs = step.inputs
         if "url" in inputs:  # a probe through the load balancer
             # the LB's public names at lb.ip (planned): never looked up on this machine
             resolve = inputs.get("resolve") or {}
             status = http_status(inputs["url"], bool(inputs.get("verify_tls")), resolve)
             if status is not None and status < int(inputs.get("ok_below", 400)):
-                return True, f"{inputs['url']} answers {status}"
-            return False, f"{inputs['url']} " + (
-                f"answers {status}" if status else "does not answer"
+                return True, f"{inputs['url']} answers {status}", None
+            return (
+                False,
+                f"{inputs['url']} " + (f"answers {status}" if status else "does not answer"),
+                None,
             )
         running, _ = _state(step, ctx)
         if not running:
-            return False, "process is not running"
+            return False, "process is not running", None
         text = self._log_since_mark(step, ctx)
+        fatal = nodelog.first_fatal(text)
+        if fatal is not None:
+            return False, f"fatal line in the log: {fatal.line}", self._fatal(step, fatal)
+        joined, why_not, split = self._joined(step, ctx, text)
+        if split is not None:
+            return False, why_not, split
         if inputs["marker"] not in text:
-            return False, "not started yet (no start line in the log)"
+            return False, "not started yet (no start line in the log)", None
         for name, port in inputs.get("ports", {}).items():
             try:
                 socket.create_connection((inputs["address"], port), timeout=2).close()
             except OSError:
-                return False, f"{name} port {port} does not accept connections"
+                return False, f"{name} port {port} does not accept connections", None
         url = inputs.get("console_url")
         if url and http_status(url) != 200:
-            return False, f"{url} does not answer 200"
-        members = inputs.get("members")
-        if members and text.count("Member joined") < members - 1:
-            return False, f"waiting for {members} cluster members"
-        return True, "ready"
+            return False, f"{url} does not answer 200", None
+        if not joined:
+            return False, why_not, None
+        return True, "ready", None
+
+    def _joined(
+        self, step: Step, ctx: RunContext, text: str
+    ) -> tuple[bool, str, WizardError | None]:
+        """A node joining a cluster: (confirmed by the members already running, why not,
+        the error when it split off)."""
+        members = step.inputs.get("members")
+        peers = step.inputs.get("cluster_peers") or []
+        if not members or not peers:
+            return True, "", None
+        uuid = nodelog.local_member(text)
+        if uuid is None:
+            return False, "waiting for the cluster join (no 'Local member' line yet)", None
+        split = nodelog.split_off(text, uuid)
+        if split is not None:
+            return False, "it formed a cluster of its own", self._split(step, split)
+        needed = min(int(members) - 1, len(peers))
+        seen = [p["node"] for p in peers if self._peer_saw(ctx, p, uuid)]
+        if len(seen) < needed:
+            names = ", ".join(p["node"] for p in peers if p["node"] not in seen)
+            return False, f"waiting for {names} to log Member joined [{uuid}]", None
+        return True, "", None
+
+    def _peer_saw(self, ctx: RunContext, peer: dict[str, Any], uuid: str) -> bool:
+        """``Member joined [<uuid>]`` in the log of a member already running, since its own
+        start (its start mark in this run, else its last boot line)."""
+        t = ctx.transport(peer["node"])
+        mark = ctx.resources.get("start_marks", {}).get(peer["node"])
+        return bool(nodelog.read(t, peer["log"], mark, grep=nodelog.joined_line(uuid)).strip())
+
+    def _fatal(self, step: Step, fatal: nodelog.Fatal) -> WizardError:
+        log = step.inputs["log"]
+        return WizardError(
+            f"{step.host} will not start: its log says\n{fatal.text()}\n(log: {log})",
+            Where(host=step.host, file=log),
+            fatal.fix,
+            EXIT_STEP_FAILED,
+        )
+
+    def _split(self, step: Step, line: str) -> WizardError:
+        log = step.inputs["log"]
+        peers = ", ".join(p["node"] for p in step.inputs.get("cluster_peers") or [])
+        return WizardError(
+            f"{step.host} did not join the cluster of {peers}: it found no running member "
+            f"and elected itself coordinator\n  {line}\n(log: {log})",
+            Where(host=step.host, file=log),
+            "check axis2.xml <clustering> on both nodes: the WKA <members> must list the "
+            f"running node's localMemberHost and localMemberPort ({peers}), the domain must "
+            "be the same, localMemberHost must be an address the other node reaches, and no "
+            "firewall may block the member port between the hosts; then resume (the node "
+            "restarts when its configuration changed)",
+            EXIT_STEP_FAILED,
+        )
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
-        ok, why = self._ready(step, ctx)
+        ok, why, _ = self._ready(step, ctx)
         return Outcome(ok, why)
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
@@ -264,8 +327,10 @@ class WaitHandler:
         state: dict[str, Any] = {"why": ""}
 
         def probe() -> bool:
-            ok, why = self._ready(step, ctx)
+            ok, why, error = self._ready(step, ctx)
             state["why"] = why
+            if error is not None:
+                raise error
             if not ok and why == "process is not running" and "url" not in step.inputs:
                 raise self._died(step, ctx)
             return ok

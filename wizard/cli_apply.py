@@ -24,7 +24,7 @@ from wizard.runner import unknown_keys_text
 from wizard.session import Session, SessionStore, sessions_root
 
 KIND_ALIASES: dict[str, tuple[str, ...]] = {
-    "files": ("file_edit", "hosts_entry"),
+    "files": ("profile", "file_edit", "hosts_entry"),
     "db": ("database", "dbscript"),
     "databases": ("database", "dbscript"),
     "certs": ("certificate", "truststore"),

@@ -1,4 +1,5 @@
-"""Planner steps that run things: load balancer, start/wait groups, LB probes, sync cron."""
+"""Planner steps that run things: profile optimisation, load balancer, start/wait groups,
+LB probes, sync cron."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from typing import Any
 from wizard.catalog import values
 from wizard.planner_base import READY_MARKER, BuilderBase
 from wizard.planner_base import abspath as _abs
+
+PROFILE_MARKER = ".carbon-wizard-profile"  # in the home: "optimised for <profile>"
+# Steps that write into a node's home: they come after its profile step (the optimisation
+# rewrites api-manager.xml, axis2.xml, registry.xml and deletes deployment folders).
+_IN_HOME = ("file_edit", "driver", "symlink", "truststore")
 
 
 class RunSteps(BuilderBase):
@@ -58,10 +64,58 @@ class RunSteps(BuilderBase):
         )
         return self.lb_step
 
+    def profiles(self) -> None:
+        """One ``profile`` step per node of a role with a profile: ``bin/profileSetup.sh
+        -Dprofile=X`` once per home, before the steps that write into that home (their
+        checks read the optimised files); later starts pass ``-Dprofile=X`` only."""
+        rows_of = self._start_rows()
+        for n in self.cx.nodes:
+            profile = n["profile"]
+            if not profile or profile == "default":  # the all-in-one: nothing to optimise
+                continue
+            name = n["name"]
+            home = n["home"]
+            sid = self.add(
+                f"{name}:profile",
+                "profile",
+                name,
+                f"optimise {home} for the {profile} profile, once "
+                f"(bin/profileSetup.sh -Dprofile={profile})",
+                {
+                    "home": home,
+                    "profile": profile,
+                    "script": _abs(home, "bin/profileSetup.sh"),
+                    "marker": _abs(home, PROFILE_MARKER),
+                },
+                rows_of.get(n["role"], []),
+                [self.preflight[name]] if name in self.preflight else [],
+            )
+            # plan order: right before the node's first step into its home
+            step = self.steps.pop()
+            own = [s.id for s in self.steps if s.id in self.by_node[name]]
+            at = min((self.steps.index(self.step(i)) for i in own), default=len(self.steps))
+            self.steps.insert(at, step)
+            for s in self.steps:
+                if s.host == name and s.kind in _IN_HOME:
+                    s.depends_on = [*s.depends_on, sid]
+            self.by_node[name].insert(0, sid)
+
+    def _start_rows(self) -> dict[str, list[str]]:
+        """role -> rows of the start group that starts its nodes (the first run of a
+        node is where the guides optimise it)."""
+        rows: dict[str, list[str]] = {}
+        for g in self.p.start:
+            roles = g.roles or []
+            for role in self.p.node_roles if "all" in roles else roles:
+                rows.setdefault(role, list(g.rows))
+        return rows
+
     def start_groups(self) -> None:
+        self.profiles()  # the homes' optimisation comes before everything written into them
         base = self.cx.for_all()
         previous: list[str] = []
         first_group = True
+        self.running: list[dict[str, Any]] = []  # clustered nodes started by earlier groups
         for gi, g in enumerate(self.p.start):
             if not values.when(g.when, base, self.where(f"start group {gi}")):
                 continue
@@ -76,10 +130,12 @@ class RunSteps(BuilderBase):
                     previous = [sid]
                 continue
             waits: list[str] = []
-            for n in self.nodes_of(g.roles):
+            group = self.nodes_of(g.roles)
+            for n in group:
                 waits.append(
                     self.start_node(n, g.rows, g.members, previous, first_group, g.restart)
                 )
+            self.running.extend(n for n in group if n["clustered"])
             first_group = False
             self.waits.extend(waits)
             if waits:
@@ -115,7 +171,6 @@ class RunSteps(BuilderBase):
                 "java_home": self.a.product.java_home,
                 "command": _abs(n["home"], "bin/wso2server.sh"),
                 "args": args,
-                "optimize": bool(n["profile"]),
                 "jvm_opts": list(self.a.start.jvm_opts),
             },
             rows,
@@ -136,6 +191,13 @@ class RunSteps(BuilderBase):
             "members": members if (members and cluster) else None,
             "timeout": self.a.start.timeout,
         }
+        if members and cluster and n["clustered"]:
+            # the members already running, whose logs name the newcomer (Member joined)
+            inputs["cluster_peers"] = [
+                {"node": p["name"], "log": _abs(p["home"], "repository/logs/wso2carbon.log")}
+                for p in self.running
+                if p["name"] != name
+            ]
         return self.add(
             f"{name}:wait",
             "wait",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-MODULES = ("files", "driver", "nodes", "database", "sync", "links", "tls", "lb", "undo")
+MODULES = ("files", "driver", "nodes", "profile", "database", "sync", "links", "tls", "lb", "undo")
 
 
 def handlers() -> dict[str, Any]:

@@ -223,14 +223,17 @@ def boots(home: Path, proc: subprocess.Popen[str]) -> str:
     return log_text(home)
 
 
-def refuses(home: Path, proc: subprocess.Popen[str]) -> str:
+def refuses(home: Path, proc: subprocess.Popen[str], line: str = " ERROR {") -> str:
+    """Like a real 2.6.0 node, the fake does not exit when its start fails: it logs the
+    error, keeps running without ``WSO2 Carbon started`` and stops on SIGTERM."""
     try:
-        code = proc.wait(timeout=30)
+        poll(lambda: proc.poll() is not None or line in log_text(home), deadline=30, what=line)
+        assert proc.poll() is None, f"exited {proc.returncode}:\n{log_text(home)}"
     finally:
         if proc.poll() is None:
-            proc.kill()
+            proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
     text = log_text(home)
-    assert code != 0, text
     assert "WSO2 Carbon started" not in text
     assert DS_PASSWORD not in text
     return text
@@ -287,9 +290,11 @@ def test_wrong_password_is_refused(tmp_path, lab, db, databases, keystores):
         tmp_path, keystores, db, am_db=databases["am"], um_db=databases["reg"],
         user=databases["user"], password="not-the-password",
     )  # fmt: skip
-    text = refuses(home, run_server(home, lab, 732))
+    text = refuses(home, run_server(home, lab, 732), line="Cannot start User Manager Core")
     assert re.search(
-        rf"ERROR \{{[\w.]+\}} - .*Access denied for user '{databases['user']}'@", text
+        r"ERROR \{org.apache.tomcat.jdbc.pool.ConnectionPool\} - Unable to create initial "
+        rf"connections of pool.\njava.sql.SQLException: Access denied for user '{databases['user']}'@",
+        text,
     ), text
 
 
@@ -298,8 +303,13 @@ def test_missing_marker_table_is_refused(tmp_path, lab, db, databases, keystores
         tmp_path, keystores, db, am_db=databases["empty"], um_db=databases["reg"],
         user=databases["user"],
     )  # fmt: skip
-    text = refuses(home, run_server(home, lab, 733))
-    assert f"Table '{databases['empty']}.AM_API' doesn't exist" in text
+    text = refuses(home, run_server(home, lab, 733), line="API manager component")
+    assert (
+        "ERROR {org.wso2.carbon.apimgt.impl.internal.APIManagerComponent} - Error while "
+        "initializing the API manager component\n"
+        "com.mysql.jdbc.exceptions.jdbc4.MySQLSyntaxErrorException: "
+        f"Table '{databases['empty']}.AM_API' doesn't exist" in text
+    )
 
 
 def test_shared_markers_are_checked_too(tmp_path, lab, db, databases, keystores):
@@ -308,8 +318,12 @@ def test_shared_markers_are_checked_too(tmp_path, lab, db, databases, keystores)
         tmp_path, keystores, db, am_db=databases["am"], um_db=databases["am"],
         user=databases["user"],
     )  # fmt: skip
-    text = refuses(home, run_server(home, lab, 734))
-    assert f"Table '{databases['am']}.REG_RESOURCE' doesn't exist" in text
+    text = refuses(home, run_server(home, lab, 734), line="User Manager Core bundle")
+    assert (
+        "ERROR {org.wso2.carbon.user.core.internal.Activator} - Cannot start User Manager Core "
+        "bundle\ncom.mysql.jdbc.exceptions.jdbc4.MySQLSyntaxErrorException: "
+        f"Table '{databases['am']}.REG_RESOURCE' doesn't exist" in text
+    )
 
 
 def test_unreachable_database_is_a_communications_link_failure(tmp_path, lab, db, databases,
@@ -319,8 +333,12 @@ def test_unreachable_database_is_a_communications_link_failure(tmp_path, lab, db
             tmp_path, keystores, db, am_db=databases["am"], um_db=databases["reg"],
             user=databases["user"], port=port,
         )  # fmt: skip
-        text = refuses(home, run_server(home, lab, 735))
-    assert "Communications link failure" in text
+        text = refuses(home, run_server(home, lab, 735), line="User Manager Core bundle")
+    assert (
+        "Unable to create initial connections of pool.\n"
+        "com.mysql.jdbc.exceptions.jdbc4.CommunicationsException: Communications link failure"
+        in text
+    )
 
 
 def test_the_db_alias_resolves_through_the_nodes_hosts_file_only(
@@ -342,15 +360,14 @@ def test_the_db_alias_resolves_through_the_nodes_hosts_file_only(
     # the alias missing from the node's hosts file: the boot fails as Connector/J does
     hosts.write_text("127.0.0.1\tlocalhost\n")
     (home / LOG).unlink()
-    text = refuses(home, run_server(home, lab, 736, hosts_file=hosts))
-    errors = [line for line in text.splitlines() if " ERROR " in line]
-    assert errors, text
-    assert (
-        "CommunicationsException: Communications link failure (datasource WSO2AM_DB, " in errors[0]
-    )
-    assert errors[0].endswith(
-        f"Caused by: java.net.UnknownHostException: {alias}: Name or service not known"
-    )
+    text = refuses(home, run_server(home, lab, 736, hosts_file=hosts), line="User Manager Core")
+    first = text.index(" ERROR ")
+    assert text[first:].startswith(
+        " ERROR {org.apache.tomcat.jdbc.pool.ConnectionPool} - Unable to create initial "
+        "connections of pool.\ncom.mysql.jdbc.exceptions.jdbc4.CommunicationsException: "
+        "Communications link failure\n"
+    ), text
+    assert f"Caused by: java.net.UnknownHostException: {alias}: Name or service not known\n" in text
 
 
 def test_setup_flag_creates_the_tables(tmp_path, lab, db, databases, keystores):

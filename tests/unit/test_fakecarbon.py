@@ -484,3 +484,15 @@ def test_db_password_goes_to_the_client_in_a_private_file_only(tmp_path, monkeyp
     # The private folder is gone afterwards.
     cnf = next(line[4:] for line in lines if line.startswith("ARG --defaults-extra-file="))
     assert not Path(cnf.split("=", 1)[1]).exists()
+
+
+def test_setup_runs_the_mysql_sql_scripts_only():
+    """-Dsetup never picks the 5.7 variant (carbon-kernel v4.4.35 DatabaseCreator: type
+    "mysql" -> dbscripts/mysql.sql; carbon-apimgt LocalDatabaseCreator: apimgt/mysql.sql)."""
+    assert (
+        fakecarbon.setup_script(PACK_HOME, fcc.AM_MARKERS)
+        == PACK_HOME / "dbscripts/apimgt/mysql.sql"
+    )
+    assert (
+        fakecarbon.setup_script(PACK_HOME, fcc.SHARED_MARKERS) == PACK_HOME / "dbscripts/mysql.sql"
+    )

@@ -102,14 +102,14 @@ def boot_delay(home: Path, env: dict[str, str]) -> float:
 
 
 def setup_script(home: Path, markers: tuple[str, ...]) -> Path | None:
+    """The script ``-Dsetup`` runs for a MySQL datasource: ``<type>.sql``, never the 5.7
+    variant (carbon-kernel v4.4.35 ``DatabaseCreator`` L249-250, L352-358: type "mysql";
+    carbon-apimgt ``LocalDatabaseCreator``: ``dbscripts/apimgt/mysql.sql``)."""
     if markers == cons.OB_MARKERS:
         script = home / "dbscripts" / "finance" / "openbanking.org.uk" / "mysql.sql"
-        return script if script.is_file() else None
-    folder = home / "dbscripts" / ("apimgt" if markers == cons.AM_MARKERS else "")
-    for name in ("mysql5.7.sql", "mysql.sql"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
+    else:
+        script = home / "dbscripts" / ("apimgt" if markers == cons.AM_MARKERS else "") / "mysql.sql"
+    return script if script.is_file() else None
 
 
 class Server:

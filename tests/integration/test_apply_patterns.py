@@ -121,6 +121,17 @@ def test_pattern_runs_to_ready_nodes_then_changes_nothing(
         assert headers["X-Carbon-Node"] == node["host"]
         assert headers["X-Carbon-Port"] == str(9443 + node["offset"])
         assert Path(node["home"], "wso2carbon.pid").is_file()
+    # a node of a role with a profile runs it (-Dprofile=X), its home optimised once for it
+    # by the profile step (docs/fake-carbon.md D2); cluster members joined (D1) by the waits
+    for node in nodes:
+        profile = load_pattern(pattern).roles[node["role"]].profile
+        marker = Path(node["home"], ".carbon-wizard-profile")
+        assert marker.exists() == bool(profile), node["name"]
+        pid = Path(node["home"], "wso2carbon.pid").read_text().strip()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert (f"-Dprofile={profile}".encode() in argv) == bool(profile), argv
+        if profile:
+            assert marker.read_text().splitlines()[-1] == f"profile={profile}"
     # every node's own hosts file maps the names of the answers, in the pattern's block
     want = expected_hosts_lines(data, pattern)
     assert want, pattern

@@ -214,6 +214,17 @@ def test_reinstall_replaces_the_home_cleanly(home, keystores):
     assert "boot_delay = 1.0" in (home / "bin/fakecarbon.conf").read_text()
 
 
+def test_the_webapps_are_real_wars_with_the_same_bytes_at_every_install(home, tmp_path):
+    other = tmp_path / "again"
+    pack.make_webapps(other)
+    for name in pack.WEBAPPS:
+        war = home / pack.WEBAPPS_REL / name
+        assert war.read_bytes() == (other / name).read_bytes(), name
+        with zipfile.ZipFile(war) as z:
+            assert z.namelist() == ["WEB-INF/web.xml"]
+            assert z.getinfo("WEB-INF/web.xml").date_time == (2018, 9, 14, 0, 0, 0)
+
+
 def test_install_refuses_to_wipe_a_folder_that_is_not_a_home(tmp_path, keystores):
     precious = tmp_path / "user-home"
     precious.mkdir()

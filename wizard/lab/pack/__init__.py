@@ -211,8 +211,10 @@ def make_webapps(folder: Path) -> None:
             f"    <display-name>{context} (carbon-wizard lab stand-in)</display-name>\n"
             "</web-app>\n"
         )
-        with zipfile.ZipFile(folder / name, "w", compression=zipfile.ZIP_DEFLATED) as war:
-            war.writestr("WEB-INF/web.xml", web_xml)
+        entry = zipfile.ZipInfo("WEB-INF/web.xml", date_time=(2018, 9, 14, 0, 0, 0))
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        with zipfile.ZipFile(folder / name, "w") as war:  # the same bytes at every install
+            war.writestr(entry, web_xml)
 
 
 def _looks_like_home(dest: Path) -> bool:

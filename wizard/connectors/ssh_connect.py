@@ -80,16 +80,11 @@ def connect_client(target: HostTarget, store: HostKeyStore) -> paramiko.SSHClien
         sock: Any,
         /,
         *,
-        gss_kex: bool,
-        gss_deleg_creds: bool,
-        disabled_algorithms: Mapping[str, Iterable[str]] | None,
+        disabled_algorithms: Mapping[str, Iterable[str]] | None = None,
+        **gss: bool,
     ) -> paramiko.Transport:
-        t = cast(Any, paramiko.Transport)(  # the stubs lack the GSS parameters
-            sock,
-            gss_kex=gss_kex,
-            gss_deleg_creds=gss_deleg_creds,
-            disabled_algorithms=disabled_algorithms,
-        )
+        # paramiko < 5 also hands over gss_kex / gss_deleg_creds; 5.x has no GSS-API
+        t = cast(Any, paramiko.Transport)(sock, disabled_algorithms=disabled_algorithms, **gss)
         opts = t.get_security_options()
         opts.key_types = order_key_types(list(opts.key_types), preferred)
         return t

@@ -14,6 +14,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,10 @@ class Recorder:
         with self._lock:
             fn(self.lab)
             labfile.write(self.dir, self.lab)
+
+
+def _append_host(lab: dict[str, Any], entry: dict[str, Any]) -> None:
+    lab["hosts"].append(entry)
 
 
 def mkdir(path: Path, mode: int) -> Path:
@@ -99,7 +104,7 @@ def build(
                     "user": user.name,
                     "created_user": user.created,
                 }
-                rec.update(lambda lab, e=entry: lab["hosts"].append(e))
+                rec.update(partial(_append_host, entry=entry))
             sshd.wait_keygen(keygens)
             os.chmod(client_key, 0o600)
             client_pub = sshd.public_key_line(client_key)
@@ -212,7 +217,7 @@ def lab_homes(view: dict[str, Any], say: Progress) -> list[dict[str, str]]:
         h["home"]: {"home": h["home"], "host": h["name"], "flavour": "apim"} for h in view["hosts"]
     }
     try:
-        from wizard import catalog, labanswers  # type: ignore[attr-defined]
+        from wizard import catalog, labanswers
     except ImportError as exc:
         say(f"only the hosts' own homes: {exc}")
         return list(homes.values())
@@ -335,7 +340,7 @@ def _start_nginx(
 def _write_answers(dir: Path, lab: dict[str, Any], say: Progress) -> dict[str, str]:
     """answers/<pattern>.yaml for every catalog pattern, when that part is installed."""
     try:
-        from wizard import catalog, labanswers  # type: ignore[attr-defined]
+        from wizard import catalog, labanswers
     except ImportError as exc:
         say(f"no answers files: {exc}")
         return {}

@@ -250,10 +250,10 @@ class Server:
             if lst.name.startswith("servlet"):
                 continue
             if lst.kind == "https":
-                tls = self._nio_tls()
-                if tls is None:
+                nio = self._nio_tls()
+                if nio is None:
                     continue  # the HTTPS receiver did not start
-                self._open(lst, tls)
+                self._open(lst, nio)
             else:
                 self._open(lst, None)
         cluster = nodecfg.cluster_config(conf["axis2"], self.offset)

@@ -13,6 +13,7 @@ import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wizard.errors import step_failed
 from wizard.wait import Timeout, poll
@@ -98,7 +99,7 @@ def make_prefix(prefix: NginxPrefix, owner: tuple[int, int] | None) -> None:
             os.chown(path, *owner)
 
 
-def _as_user(owner: tuple[int, int] | None) -> dict[str, object]:
+def _as_user(owner: tuple[int, int] | None) -> dict[str, Any]:
     if owner is None or os.geteuid() != 0:
         return {}
     return {"user": owner[0], "group": owner[1], "extra_groups": []}
@@ -115,7 +116,7 @@ def run(
         check=False,
         cwd=prefix.root,
         timeout=30,
-        **_as_user(owner),  # type: ignore[arg-type]
+        **_as_user(owner),
     )
 
 

@@ -75,8 +75,9 @@ def still_enabled(profile: str, files: dict[str, bytes]) -> list[str]:
     blocks, senders, indexing = EFFECTS.get(profile, ((), False, False))
     left: list[str] = []
     am = _parse(files.get(API_MANAGER))
-    for tag in blocks if am is not None else ():
-        flags = [flag for block in am.iter(tag) for flag in block.findall("Enabled")]
+    for tag in blocks:
+        blocks_found = am.iter(tag) if am is not None else iter(())
+        flags = [flag for block in blocks_found for flag in block.findall("Enabled")]
         if any((flag.text or "").strip() == "true" for flag in flags):
             left.append(f"<{tag}><Enabled> in {API_MANAGER}")
     axis2 = _parse(files.get(AXIS2))

@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# libxml2-utils: xmllint, which a 2.6.0 pack's bin/profileSetup.sh needs (the profile step)
 PACKAGES=(mariadb-server mariadb-client openssh-server openssh-client nginx
-          default-jdk-headless openssl python3-venv tmux rsync cron procps iproute2 sudo)
+          default-jdk-headless openssl python3-venv tmux rsync cron procps iproute2 sudo
+          libxml2-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,288 @@
+"""`carbon-wizard export ansible` on a lab of its own, for apim-all-in-one and
+apim-active-passive: the exported project, run by the real ansible-playbook over the lab's
+sshd hosts, leaves every file on every host byte for byte as `carbon-wizard apply` leaves
+it from the same stock homes; `--check --diff` on fresh homes shows the diffs and changes
+nothing; a second run reports changed=0; the nodes come up ready; no secret is in the
+export or in Ansible's output."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from wizard.labanswers import answers_dict, lab_nodes
+from wizard.steps.nodes import http_status
+
+pytestmark = pytest.mark.lab
+
+LAB_HOSTS = 4
+BACKUP = re.compile(r"\.carbon-wizard-[^/]+\.bak$")
+# written by the running node, not by a step
+RUNTIME = re.compile(r"(^|/)(repository/logs/|wso2carbon\.pid$|tmp/|\.cw-|__pycache__/)")
+
+
+def _playbook() -> str:
+    try:
+        import ansible  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("ansible-core is not importable (pip install -e '.[test]')")
+        pytest.skip("ansible-core is not installed (a test extra)")
+    return str(Path(sys.executable).parent / "ansible-playbook")
+
+
+@pytest.fixture(scope="module")
+def alab(own_lab: dict[str, Any]) -> dict[str, Any]:
+    return own_lab
+
+
+@pytest.fixture
+def control_dir() -> Iterator[Path]:
+    d = Path(tempfile.mkdtemp(prefix="cwcp", dir="/tmp"))  # ssh's ControlPath is short
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _wizard(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _ansible(project: Path, cp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(cp),
+        "ANSIBLE_LOCAL_TEMP": str(cp / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "CW_START_TIMEOUT": "120",
+    }
+    return subprocess.run(
+        [_playbook(), "site.yml", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def _recap(out: str) -> dict[str, dict[str, int]]:
+    rows = {}
+    for line in out.splitlines():
+        m = re.match(r"^(\S+)\s+: (ok=.*)$", line)
+        if m:
+            rows[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return rows
+
+
+class Site:
+    """The lab's state for one pattern: homes, hosts files, LB files, crontabs."""
+
+    def __init__(self, lab: dict[str, Any], pattern: str, prefix: str, tmp: Path) -> None:
+        self.lab = lab
+        self.pattern = pattern
+        self.prefix = prefix
+        self.nodes = lab_nodes(lab, pattern)
+        data = answers_dict(lab, pattern, db_prefix=prefix)
+        data.setdefault("start", {})["timeout"] = 120
+        self.answers = tmp / "answers.yaml"
+        self.answers.write_text(yaml.safe_dump(data, sort_keys=False))
+        self.data = data
+
+    def fresh(self) -> None:
+        """Stock homes and hosts files, no LB config, no cron entry, no databases."""
+        from wizard.lab import labctl
+
+        labctl.reset_homes(Path(self.lab["dir"]))
+        lb = self.data.get("lb")
+        if lb:
+            conf = Path(lb["conf_dir"]) / f"carbon-wizard-{self.pattern}.conf"
+            conf.unlink(missing_ok=True)
+            for name in ("carbon-wizard.crt", "carbon-wizard.key"):
+                Path(lb["ssl_dir"], name).unlink(missing_ok=True)
+        for h in self.lab["hosts"]:
+            subprocess.run(["crontab", "-u", h["user"], "-r"], capture_output=True)
+        self.drop_databases()
+
+    def drop_databases(self) -> None:
+        import pymysql
+
+        db = self.lab["db"]
+        password = Path(db["password_file"]).read_text().strip()
+        conn = pymysql.connect(
+            host=db["host"], port=db["port"], user=db["admin_user"], password=password
+        )
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW DATABASES LIKE %s", (self.prefix + "%",))
+                for (name,) in cur.fetchall():
+                    cur.execute(f"DROP DATABASE `{name}`")
+                cur.execute("SHOW DATABASES LIKE 'carbon\\_wizard'")
+                if cur.fetchall():
+                    for table in ("created_dbs", "script_runs"):
+                        cur.execute(
+                            f"DELETE FROM carbon_wizard.{table} WHERE db_name LIKE %s",
+                            (self.prefix + "%",),
+                        )
+            conn.commit()
+        finally:
+            conn.close()
+
+    def files(self) -> dict[str, bytes]:
+        """Every file the setup can write: homes, hosts files, LB config, crontabs."""
+        out: dict[str, bytes] = {}
+        for n in self.nodes:
+            home = Path(n["home"])
+            for path in sorted(home.rglob("*")):
+                rel = path.relative_to(home).as_posix()
+                if path.is_file() and not path.is_symlink() and not RUNTIME.search(rel):
+                    out[f"{n['name']}:{BACKUP.sub('.carbon-wizard-ID.bak', rel)}"] = (
+                        path.read_bytes()
+                    )
+            out[f"{n['name']}:hosts"] = Path(n["hosts_file"]).read_bytes()
+        lb = self.data.get("lb")
+        if lb:
+            conf = Path(lb["conf_dir"]) / f"carbon-wizard-{self.pattern}.conf"
+            out["lb:conf"] = conf.read_bytes() if conf.exists() else b""
+        for h in self.lab["hosts"]:
+            tab = subprocess.run(["crontab", "-u", h["user"], "-l"], capture_output=True)
+            out[f"{h['name']}:crontab"] = tab.stdout if tab.returncode == 0 else b""
+        return out
+
+    def stop_nodes(self) -> None:
+        for n in self.nodes:
+            pid = Path(n["home"]) / "wso2carbon.pid"
+            if pid.exists():
+                try:
+                    os.kill(int(pid.read_text().strip()), 15)
+                except (ProcessLookupError, ValueError):
+                    pass
+
+    def ready(self) -> bool:
+        return all(
+            http_status(f"https://{n['address']}:{9443 + n['offset']}/carbon/admin/login.jsp")
+            == 200
+            for n in self.nodes
+        )
+
+    def secrets(self) -> list[str]:
+        names = ("db-app", "carbon-admin", "keystore")
+        values = [
+            Path(self.lab["dir"], "secrets", f"{n}.password").read_text().strip() for n in names
+        ]
+        return [*values, Path(self.lab["db"]["password_file"]).read_text().strip()]
+
+
+def _differences(want: dict[str, bytes], got: dict[str, bytes]) -> list[str]:
+    diff = [f"only after apply: {k}" for k in want if k not in got]
+    diff += [f"only after ansible: {k}" for k in got if k not in want]
+    diff += [f"differs: {k}" for k in want if k in got and want[k] != got[k]]
+    return diff
+
+
+@pytest.mark.parametrize("pattern", ["apim-all-in-one", "apim-active-passive"])
+def test_exported_playbook_does_what_apply_does(
+    alab: dict[str, Any], tmp_path: Path, control_dir: Path, pattern: str
+) -> None:
+    _playbook()
+    tag = "aio" if pattern == "apim-all-in-one" else "ap"
+    site = Site(alab, pattern, f"ans{tag}_", tmp_path)
+    outputs: list[str] = []
+    try:
+        # the reference: carbon-wizard apply from stock homes
+        site.fresh()
+        applied = _wizard(
+            "--session-dir", str(tmp_path / "s"), "apply", "--answers", str(site.answers), "--yes"
+        )
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert site.ready()
+        want = site.files()
+        site.stop_nodes()
+
+        # the same stock homes again, and the project exported against them
+        site.fresh()
+        project = tmp_path / "project"
+        exported = _wizard("export", "ansible", "--answers", str(site.answers), "-o", str(project))
+        assert exported.returncode == 0, exported.stdout + exported.stderr
+        outputs.append(exported.stdout + exported.stderr)
+        stock = site.files()
+
+        # --check --diff: the diffs, and nothing changed
+        check = _ansible(project, control_dir, "--check", "--diff")
+        outputs.append(check.stdout + check.stderr)
+        assert check.returncode == 0, check.stdout[-4000:] + check.stderr
+        assert "+++ " in check.stdout and "--- " in check.stdout
+        assert all(r["changed"] > 0 for r in _recap(check.stdout).values())
+        assert site.files() == stock
+
+        # the run: the same bytes as apply's, the nodes ready
+        run = _ansible(project, control_dir)
+        outputs.append(run.stdout + run.stderr)
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr
+        assert site.ready()
+        differences = _differences(want, site.files())
+        assert differences == [], "\n".join(differences)
+
+        # a second run changes nothing
+        again = _ansible(project, control_dir)
+        outputs.append(again.stdout + again.stderr)
+        assert again.returncode == 0, again.stdout[-4000:] + again.stderr
+        recap = _recap(again.stdout)
+        assert recap and all(r["changed"] == 0 and r["failed"] == 0 for r in recap.values())
+
+        # no secret in the export directory nor in what Ansible printed
+        secrets = site.secrets()
+        for path in project.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                assert not [s for s in secrets if s.encode() in data], path
+        for text in outputs:
+            assert not [s for s in secrets if s in text]
+    finally:
+        site.stop_nodes()
+        site.drop_databases()
+
+
+def test_limit_and_tags_run_a_subset(
+    alab: dict[str, Any], tmp_path: Path, control_dir: Path
+) -> None:
+    """`--limit passive --tags files` edits only the passive node's files."""
+    _playbook()
+    pattern = "apim-active-passive"
+    site = Site(alab, pattern, "anslim_", tmp_path)
+    try:
+        site.fresh()
+        project = tmp_path / "project"
+        exported = _wizard(
+            "export", "ansible", "--answers", str(site.answers), "-o", str(project), "--json"
+        )
+        assert exported.returncode == 0, exported.stderr
+        assert json.loads(exported.stdout)["pattern"] == pattern
+        stock = site.files()
+        run = _ansible(project, control_dir, "--limit", "passive", "--tags", "files")
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr
+        after = site.files()
+        changed = {k.split(":", 1)[0] for k in after if after[k] != stock.get(k)}
+        assert changed == {"passive"}, changed
+        assert set(_recap(run.stdout)) == {"passive"}
+    finally:
+        site.stop_nodes()
+        site.drop_databases()

@@ -24,10 +24,10 @@ import shlex
 import traceback
 from typing import Any
 
-from ansible import constants as C
-from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
-from ansible.plugins.loader import become_loader, connection_loader
+from ansible import constants as C  # type: ignore[import-untyped, import-not-found, unused-ignore]
+from ansible.errors import AnsibleError  # type: ignore[import-untyped, import-not-found, unused-ignore]
+from ansible.plugins.action import ActionBase  # type: ignore[import-untyped, import-not-found, unused-ignore]
+from ansible.plugins.loader import become_loader, connection_loader  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 from wizard.ansible_export import runtime
 from wizard.ansible_export.transport import Execute, ShellTransport

@@ -190,7 +190,8 @@ def render(plays: list[PlayPlan], nodes: list[str], lb: str | None) -> list[dict
             title = f"start {', '.join(hosts)}" + (" (one at a time)" if play.serial else "")
         data: dict[str, Any] = {
             "name": title,
-            "hosts": _hosts_pattern(hosts, nodes, lb),
+            # a serial play lists its hosts: their order is the start order
+            "hosts": hosts if play.serial else _hosts_pattern(hosts, nodes, lb),
             "gather_facts": False,
         }
         if play.serial:

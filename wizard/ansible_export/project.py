@@ -220,10 +220,8 @@ def write(
     out.mkdir(parents=True, exist_ok=True)
     secrets = Secrets()
     inv, host_vars = inventory(answers, pattern, secrets)
-    for path in secret_paths(plan):
-        from wizard.runner import answer_value
-
-        secrets.values[path] = secrets.expr(str(answer_value(answers, path)), path)
+    for token in secret_paths(plan):
+        secrets.values[token] = secrets.expr(answer_value_ref(answers, token), token)
     files: dict[str, str] = {
         "inventory.yml": "# carbon-wizard export: hosts and groups (no secrets)\n" + _dump(inv),
         "site.yml": "# carbon-wizard export: the plan's steps, in its order (see README.md)\n"

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_ansible, bench_files, bench_startup, labhomes
+from benchmarks import bench_ansible, bench_ansible_export, bench_files, bench_startup, labhomes
 from benchmarks.measure import REPO, Row, machine
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
@@ -39,6 +39,7 @@ STEPS = {
     "apply": "bench_apply",
     "ui": "ui",
     "ansible": "ansible",
+    "ansible_export": "ansible_export",
 }
 
 
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     from wizard.lab import labctl
 
     started_lab = labctl.status(lab_dir) is None
-    needs_lab = only is None or bool(only & {"files", "dbscripts", "ansible"})
+    needs_lab = only is None or bool(only & {"files", "dbscripts", "ansible", "ansible_export"})
 
     def step(name: str, fn: Any) -> None:
         if only is not None and name not in only:
@@ -245,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
             step("ansible", lambda: bench_ansible.run(lab_dir, 16, 2, args.ansible, False, _say))
         elif only is None or "ansible" in only:
             notes.append(f"ansible: skipped, no ansible-playbook at {args.ansible}")
+        step(  # the exported playbook (issue 18): ansible-core from the test extras
+            "ansible_export", lambda: bench_ansible_export.run(lab_dir, 16, 2, False, _say)
+        )
     finally:
         if needs_lab and started_lab and not args.keep_lab:
             labctl.down(lab_dir)

@@ -286,3 +286,54 @@ def test_limit_and_tags_run_a_subset(
     finally:
         site.stop_nodes()
         site.drop_databases()
+
+
+AM_DS = re.compile(r"[ \t]*<datasource>\s*<name>WSO2AM_DB</name>.*?</datasource>\n", re.S)
+
+
+def _move_am_datasource(home: Path) -> Path:
+    """What an admin may have done: WSO2AM_DB moved out of master-datasources.xml into a
+    file of its own (Carbon loads every *-datasources.xml)."""
+    folder = home / "repository/conf/datasources"
+    master = folder / "master-datasources.xml"
+    text = master.read_text()
+    block = AM_DS.search(text)
+    assert block is not None
+    master.write_text(text.replace(block.group(0), ""))
+    moved = folder / "am-datasources.xml"
+    moved.write_text(
+        "<datasources-configuration>\n    <datasources>\n"
+        + block.group(0)
+        + "    </datasources>\n</datasources-configuration>\n"
+    )
+    st = master.stat()
+    os.chown(moved, st.st_uid, st.st_gid)
+    return moved
+
+
+def test_a_home_changed_since_the_export_stops_the_run_before_any_change(
+    alab: dict[str, Any], tmp_path: Path, control_dir: Path
+) -> None:
+    _playbook()
+    site = Site(alab, "apim-all-in-one", "ansver_", tmp_path)
+    try:
+        site.fresh()
+        project = tmp_path / "project"
+        args = ["export", "ansible", "--answers", str(site.answers), "-o", str(project)]
+        exported = _wizard(*args)
+        assert exported.returncode == 0, exported.stderr
+        moved = _move_am_datasource(Path(site.nodes[0]["home"]))
+        before = site.files()
+        run = _ansible(project, control_dir, "--tags", "files")
+        assert run.returncode != 0
+        assert "Export again" in run.stdout and "am-datasources.xml" in run.stdout, run.stdout
+        assert site.files() == before  # stopped in the first play
+        # exported again against the home as it is now: the datasource is edited where it is
+        again = _wizard(*args, "--force")
+        assert again.returncode == 0, again.stderr
+        run = _ansible(project, control_dir, "--tags", "files")
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr
+        assert b"ansver_apimgtdb" in moved.read_bytes()
+    finally:
+        site.stop_nodes()
+        site.drop_databases()

@@ -25,6 +25,7 @@ from screens.password import PasswordScreen
 from screens.patterns import PatternScreen
 from screens.review import ReviewScreen
 from screens.run import RunScreen
+from screens.status import StatusScreen
 from screens.welcome import WelcomeScreen
 from wizard.errors import EXIT_INTERRUPTED, WizardError
 from wizard.flow import HostKeyStatus
@@ -85,6 +86,14 @@ class WizardApp(App[int]):
                 self.exit(0)
                 return
             start = "pattern"
+            if choice.startswith("status:"):
+                try:
+                    session = self.store.open(choice.removeprefix("status:"))
+                except WizardError as exc:
+                    self.notify(redact(exc.render()), severity="error", timeout=10)
+                    continue
+                await self.push_screen_wait(StatusScreen(session))
+                continue
             if choice.startswith("resume:"):
                 try:
                     start = self._resume(choice.removeprefix("resume:"))

@@ -17,6 +17,7 @@ from wizard.flow import (
     Hooks,
     HostKeyStatus,
     Review,
+    Status,
     Summary,
     check_database,
     check_hosts,
@@ -34,6 +35,7 @@ __all__ = [
     "failure",
     "review",
     "run",
+    "status",
     "test_db",
     "test_ssh",
     "validated",
@@ -65,6 +67,13 @@ def review(draft: Draft, session: Session, confirm: Confirm, ask: Ask | None = N
     """The plan grouped by host, and the file diffs of a --check run (changes nothing)."""
     flow = Flow(session, Hooks(confirm_keys=confirm, ask_secret=draft.prompter(ask)))
     return flow.review(flow.prepare(draft.yaml()))
+
+
+def status(session: Session, confirm: Confirm, ask: Ask | None = None) -> Status:
+    """The health of a saved setup now (read-only)."""
+    flow = Flow(session, Hooks(confirm_keys=confirm, ask_secret=ask))
+    answers = session.answers_path.read_text(encoding="utf-8")
+    return flow.status(flow.prepare(answers, source=str(session.answers_path), save=False))
 
 
 def run(

@@ -18,6 +18,7 @@ from screens.labinfo import lab_status, summary
 from wizard.session import SessionMeta
 
 RESUMABLE = ("new", "planned", "interrupted", "failed", "running")
+FINISHED = ("done", "rollback-failed", "rollback-interrupted")
 
 
 class WelcomeScreen(Screen[str]):
@@ -26,10 +27,16 @@ class WelcomeScreen(Screen[str]):
     BINDINGS = [Binding("q", "choose('quit')", "Quit"), Binding("n", "choose('new')", "New")]
 
     class Checked(Message):
-        def __init__(self, status: dict[str, Any] | None, sessions: list[SessionMeta]) -> None:
+        def __init__(
+            self,
+            status: dict[str, Any] | None,
+            sessions: list[SessionMeta],
+            finished: list[SessionMeta],
+        ) -> None:
             super().__init__()
             self.status = status
             self.sessions = sessions
+            self.finished = finished
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -51,8 +58,10 @@ class WelcomeScreen(Screen[str]):
     @work(thread=True, exit_on_error=False)
     def check(self) -> None:
         status = lab_status(getattr(self.app, "lab_dir", None))
-        metas = [m for m in wizard_of(self).store.list() if m.state in RESUMABLE]
-        self.post_message(self.Checked(status, metas))
+        metas = wizard_of(self).store.list()
+        resumable = [m for m in metas if m.state in RESUMABLE]
+        finished = [m for m in metas if m.state in FINISHED]
+        self.post_message(self.Checked(status, resumable, finished))
 
     def on_welcome_screen_checked(self, message: Checked) -> None:
         menu = self.query_one("#menu", OptionList)
@@ -64,8 +73,14 @@ class WelcomeScreen(Screen[str]):
             )
             for m in message.sessions[:3]
         ]
+        statuses = [
+            Option(f"Status of {m.id}: {m.pattern} ({m.state})", id=f"status:{m.id}")
+            for m in message.finished[:1]
+        ]
         menu.clear_options()
-        menu.add_options([Option("New setup", id="new"), *resumes, Option("Quit", id="quit")])
+        menu.add_options(
+            [Option("New setup", id="new"), *resumes, *statuses, Option("Quit", id="quit")]
+        )
         menu.highlighted = 0 if keep == 0 else menu.option_count - 1
         text = summary(message.status) + f"\nSaved setups: {len(message.sessions)}"
         self.query_one("#lab", Static).update(text)

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "wizard.cli_plan",
     "wizard.cli_sessions",
     "wizard.cli_apply",
+    "wizard.cli_status",
     "wizard.cli_export_ansible",
 )
 

@@ -17,6 +17,7 @@ from wizard.flow.run import (
     RunResult,
     failure,
 )
+from wizard.flow.status import Status
 from wizard.runner import unknown_keys_text
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Prepared",
     "Review",
     "RunResult",
+    "Status",
     "Summary",
     "check_database",
     "check_hosts",

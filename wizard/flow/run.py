@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from wizard.answers import Answers, parse_answers
 from wizard.catalog.model import Pattern
@@ -28,6 +28,9 @@ from wizard.runner import Runner
 from wizard.secrets import Prompter, redact
 from wizard.session import Session
 from wizard.steps.nodes import KEEP_WAITING
+
+if TYPE_CHECKING:
+    from wizard.flow.status import Status
 
 # Answers, plan and meta saved together (a front end's autosave, a review) are one group
 # at a time, so they always belong together; a single save is safe alone.
@@ -218,6 +221,12 @@ class Flow:
             last = self.session.journal.last()
             self.session.save_meta(state=state, last_step=last.step if last else "")
         return RunResult(summary, state, plan)
+
+    def status(self, prepared: Prepared) -> Status:
+        """The health of the session's deployment now (see :mod:`wizard.flow.status`)."""
+        from wizard.flow.status import status
+
+        return status(self, prepared)
 
     def rollback(self, prepared: Prepared, *, drop_databases: bool = False) -> RunResult:
         """Put back what the session changed (see :mod:`wizard.flow.rollback`)."""

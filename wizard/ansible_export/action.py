@@ -121,6 +121,19 @@ class ActionModule(ActionBase):
         if handler is None:
             raise WizardError(f"steps of kind {step.kind!r} cannot be run by this version")
         report = runtime.run_step(step, handler, ctx)
+        facts: dict[str, Any] = {}
+        if ctx.check_mode:
+            pending = self._pending()
+            waits_for = [d for d in step.depends_on if d in pending]
+            if report.failed and waits_for:
+                # check mode: what this step needs is not there yet, because a step it
+                # depends on would make it (``apply --check`` shows it as failed)
+                report = runtime.StepReport(
+                    True, f"cannot be checked before {', '.join(waits_for)} runs: {report.msg}"
+                )
+            if report.changed:
+                mine = self._vars.get(runtime.PENDING_FACT) or []
+                facts[runtime.PENDING_FACT] = [*mine, step.id]
         out = report.result(diff=bool(self._task.diff))
         out.update(step=step.id, kind=step.kind)
         if step.kind == "start" and not report.failed:
@@ -128,8 +141,24 @@ class ActionModule(ActionBase):
             started = None
             if report.changed and not ctx.check_mode:
                 started = ctx.resources["start_marks"].get(step.host)
-            out["ansible_facts"] = {runtime.START_MARK_FACT: started}
+            facts[runtime.START_MARK_FACT] = started
+        if facts:
+            out["ansible_facts"] = facts
             out["_ansible_facts_cacheable"] = False
+        return out
+
+    def _pending(self) -> set[str]:
+        """Steps that would change in this check run, on any host so far."""
+        out: set[str] = set()
+        hostvars = self._vars.get("hostvars") or {}
+        for host in list(self._vars.get("ansible_play_hosts_all") or []) + list(
+            self._vars.get("groups", {}).get("all", [])
+        ):
+            if host in hostvars:
+                try:
+                    out.update(hostvars[host].get(runtime.PENDING_FACT) or [])
+                except (AttributeError, AnsibleError):
+                    pass
         return out
 
     def _verify(self, project: runtime.Project, ctx: Any) -> dict[str, Any]:

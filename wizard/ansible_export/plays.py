@@ -162,11 +162,13 @@ def _merge_serial_starts(plays: list[PlayPlan]) -> list[PlayPlan]:
     return out
 
 
-def _hosts_pattern(hosts: list[str], nodes: list[str], lb: str | None) -> str | list[str]:
+def _hosts_pattern(
+    hosts: list[str], nodes: list[str], lb: str | None, groups: tuple[str, str]
+) -> str | list[str]:
     if set(hosts) == set(nodes):
-        return NODES_GROUP
+        return groups[0]
     if lb is not None and hosts == [lb]:
-        return LB_GROUP
+        return groups[1]
     return hosts
 
 
@@ -178,8 +180,14 @@ def _name(task: Task) -> str:
     return f"{kind} {what}".strip()
 
 
-def render(plays: list[PlayPlan], nodes: list[str], lb: str | None) -> list[dict[str, Any]]:
-    """The plays as site.yml data (after the verify play, see project.py)."""
+def render(
+    plays: list[PlayPlan],
+    nodes: list[str],
+    lb: str | None,
+    groups: tuple[str, str] = (NODES_GROUP, LB_GROUP),
+) -> list[dict[str, Any]]:
+    """The plays as site.yml data (after the verify play, see project.py); ``groups``:
+    the inventory's group of every node and the load balancer's group."""
     out: list[dict[str, Any]] = []
     for play in plays:
         hosts = play.hosts
@@ -191,7 +199,7 @@ def render(plays: list[PlayPlan], nodes: list[str], lb: str | None) -> list[dict
         data: dict[str, Any] = {
             "name": title,
             # a serial play lists its hosts: their order is the start order
-            "hosts": hosts if play.serial else _hosts_pattern(hosts, nodes, lb),
+            "hosts": hosts if play.serial else _hosts_pattern(hosts, nodes, lb, groups),
             "gather_facts": False,
         }
         if play.serial:

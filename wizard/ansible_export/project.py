@@ -75,6 +75,21 @@ def role_group(role: str, pattern: Pattern) -> str:
     return "apim-default" if name == playbook.NODES_GROUP else f"apim-{name}"
 
 
+def free_name(wanted: str, taken: set[str]) -> str:
+    """A group name no host has (a host and a group of one name make patterns ambiguous:
+    ob-km-ha has a node called apim)."""
+    name = wanted
+    while name in taken:
+        name += "-group"
+    return name
+
+
+def group_names(answers: Answers) -> tuple[str, str]:
+    """(the parent group of every node, the load balancer's group)."""
+    hosts = {n.name for n in answers.nodes} | ({answers.lb.name} if answers.lb else set())
+    return free_name(playbook.NODES_GROUP, hosts), free_name(playbook.LB_GROUP, hosts)
+
+
 def _ssh_vars(ssh: Any, address: str, at: str, secrets: Secrets) -> dict[str, Any]:
     """Inventory vars of one host (no secret); login secrets go to its host_vars."""
     out: dict[str, Any] = {"ansible_host": address}
@@ -107,8 +122,12 @@ def inventory(
     """(inventory.yml data, host_vars per host)."""
     groups: dict[str, dict[str, Any]] = {}
     host_vars: dict[str, dict[str, Any]] = {}
+    parent, lb_group = group_names(answers)
+    taken = {n.name for n in answers.nodes} | {parent, lb_group}
+    if answers.lb is not None:
+        taken.add(answers.lb.name)
     for i, n in enumerate(answers.nodes):
-        group = groups.setdefault(role_group(n.role, pattern), {"hosts": {}})
+        group = groups.setdefault(free_name(role_group(n.role, pattern), taken), {"hosts": {}})
         group["hosts"][n.name] = _ssh_vars(n.ssh, n.address, f"nodes.{i}.ssh", secrets)
         home = str(n.home or answers.product.home)
         host_vars[n.name] = {
@@ -116,12 +135,10 @@ def inventory(
             "cw_role": n.role,
             **_login_secrets(n.ssh, f"nodes.{i}.ssh", secrets),
         }
-    children: dict[str, Any] = {playbook.NODES_GROUP: {"children": groups}}
+    children: dict[str, Any] = {parent: {"children": groups}}
     if answers.lb is not None:
         lb = answers.lb
-        children[playbook.LB_GROUP] = {
-            "hosts": {lb.name: _ssh_vars(lb.ssh, lb.address, "lb.ssh", secrets)}
-        }
+        children[lb_group] = {"hosts": {lb.name: _ssh_vars(lb.ssh, lb.address, "lb.ssh", secrets)}}
         host_vars[lb.name] = {"cw_role": "lb", **_login_secrets(lb.ssh, "lb.ssh", secrets)}
     return {"all": {"children": children}}, host_vars
 
@@ -170,9 +187,10 @@ def _prompt_play(secrets: Secrets) -> dict[str, Any]:
 def site(plan: Plan, answers: Answers, secrets: Secrets) -> list[dict[str, Any]]:
     nodes = [n.name for n in answers.nodes]
     lb = answers.lb.name if answers.lb is not None else None
+    groups = group_names(answers)
     verify = {
         "name": "carbon-wizard: the plan is the one the wizard would run against these homes",
-        "hosts": f"{playbook.NODES_GROUP}:{playbook.LB_GROUP}" if lb else playbook.NODES_GROUP,
+        "hosts": f"{groups[0]}:{groups[1]}" if lb else groups[0],
         "gather_facts": False,
         "any_errors_fatal": True,
         "tasks": [
@@ -185,7 +203,7 @@ def site(plan: Plan, answers: Answers, secrets: Secrets) -> list[dict[str, Any]]
         ],
     }
     first = [_prompt_play(secrets)] if secrets.prompts else []
-    return [*first, verify, *playbook.render(playbook.build(plan, nodes), nodes, lb)]
+    return [*first, verify, *playbook.render(playbook.build(plan, nodes), nodes, lb, groups)]
 
 
 def check_target(out: Path, force: bool) -> None:
@@ -237,7 +255,7 @@ def write(
         "group_vars/all/secrets.yml": "# Secrets: lookups that mirror the answers' references, "
         "never a value.\n# Replace one with a vaulted value or an AWX credential if you like.\n"
         + _dump({"cw_secrets": secrets.values}),
-        f"group_vars/{playbook.NODES_GROUP}.yml": _dump(
+        f"group_vars/{group_names(answers)[0]}.yml": _dump(
             {"product_name": "wso2am", "product_version": answers.product.version}
         ),
         "ansible.cfg": render_file("ansible/ansible.cfg.j2", {"forks": max(5, len(host_vars))}),

@@ -31,6 +31,7 @@ from wizard.session import sessions_root
 
 DATA_DIR = "carbon-wizard"  # inside the export: answers.yaml, plan.json, export.json
 START_MARK_FACT = "cw_start_mark"  # a node's log size when this run started it
+PENDING_FACT = "cw_would_change"  # check mode: the steps that would change, per host
 
 
 @dataclass

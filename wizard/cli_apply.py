@@ -19,12 +19,14 @@ from wizard.answers import parse_answers, read_answers
 from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, bad_input
 from wizard.executor import Event
 from wizard.flow import Drift, Flow, Hooks
+from wizard.flow.preflight import CHECKS
 from wizard.plan import STEP_KINDS, Plan
 from wizard.runner import unknown_keys_text
 from wizard.session import Session, SessionStore, sessions_root
 
 KIND_ALIASES: dict[str, tuple[str, ...]] = {
-    "files": ("profile", "file_edit", "hosts_entry"),
+    "files": ("file_edit", "hosts_entry"),
+    "profile": ("profile",),
     "db": ("database", "dbscript"),
     "databases": ("database", "dbscript"),
     "certs": ("certificate", "truststore"),
@@ -136,6 +138,16 @@ def _resume(args: argparse.Namespace) -> int:
     return _run(args, session, read_answers(source), source)
 
 
+def _ignored(values: list[str]) -> set[str]:
+    names = {w.strip() for v in values for w in v.split(",") if w.strip()}
+    unknown = sorted(names - set(CHECKS))
+    if unknown:
+        raise bad_input(
+            f"unknown preflight check(s): {', '.join(unknown)}", fix=f"use: {', '.join(CHECKS)}"
+        )
+    return names
+
+
 def _rollback(args: argparse.Namespace) -> int:
     store = _store(args)
     session = store.open(args.id) if args.id else store.latest()
@@ -203,6 +215,7 @@ def _run(args: argparse.Namespace, session: Session, text: str, source: str) -> 
         parallelism=args.parallelism,
         accept_new_keys=args.accept_new_host_keys,
         start_timeout=args.start_timeout,
+        ignore_preflight=_ignored(args.ignore_preflight),
     )
 
     def on_signal(signum: int, frame: object) -> None:
@@ -244,6 +257,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--parallelism", type=int, default=8, help="hosts worked at once (default 8)")
     p.add_argument("--start-timeout", type=float, help="seconds each node may take to be ready")
+    p.add_argument(
+        "--ignore-preflight",
+        action="append",
+        default=[],
+        metavar="CHECK[,CHECK]",
+        help=f"waive a preflight check ({', '.join(CHECKS)})",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:

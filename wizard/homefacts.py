@@ -126,6 +126,9 @@ class Facts:
     homes: dict[str, HomeFacts] = field(default_factory=dict)
     server: ServerInfo | None = None
     notes: list[str] = field(default_factory=list)
+    # what could not be read: node -> why (its SSH login failed...); the DB server's error
+    unreachable: dict[str, WizardError] = field(default_factory=dict)
+    server_error: WizardError | None = None
 
 
 def _parse(data: bytes, where: Where) -> etree._Element:
@@ -169,8 +172,10 @@ def gather(
     transport: Callable[[str], Transport],
     *,
     parallelism: int = 8,
-) -> dict[str, HomeFacts]:
-    """Read every node's home in parallel: ``homes`` maps node -> (home, extra files)."""
+) -> tuple[dict[str, HomeFacts], dict[str, WizardError]]:
+    """Read every node's home in parallel: ``homes`` maps node -> (home, extra files).
+    Returns the homes read and, per node that could not be read, why (the preflight
+    lists them all at once)."""
 
     def one(node: str) -> HomeFacts:
         home, extra = homes[node]
@@ -178,8 +183,12 @@ def gather(
 
     results = run_per_host(list(homes), one, parallelism=parallelism)
     out: dict[str, HomeFacts] = {}
+    failed: dict[str, WizardError] = {}
     for node, res in results.items():
-        if isinstance(res, BaseException):
+        if isinstance(res, WizardError):
+            failed[node] = res
+        elif isinstance(res, BaseException):
             raise res
-        out[node] = res
-    return out
+        else:
+            out[node] = res
+    return out, failed

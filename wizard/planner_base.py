@@ -11,7 +11,7 @@ from wizard.context import Contexts, build
 from wizard.dslayout import Layout
 from wizard.homefacts import Facts
 from wizard.plan import Step
-from wizard.planner_layout import check_product, default_dbs, place
+from wizard.planner_layout import default_dbs, place
 
 READY_MARKER = "WSO2 Carbon started in"
 
@@ -38,7 +38,6 @@ class BuilderBase:
         for n in self.cx.nodes:
             ctx = self.cx.for_node(n)
             home = facts.homes.get(n["name"]) if facts is not None else None
-            check_product(pattern, n, ctx, home)
             ctx["dbs"], self.layouts[n["name"]] = place(pattern, n, ctx, home)
             self.node_ctx[n["name"]] = ctx
         self.by_node: dict[str, list[str]] = {n["name"]: [] for n in self.cx.nodes}

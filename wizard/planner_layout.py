@@ -14,7 +14,7 @@ from typing import Any
 from wizard.catalog import stock_datasources, values
 from wizard.catalog.model import Edit, Pattern
 from wizard.dslayout import DataSource, Layout, Ref, Want, resolve
-from wizard.errors import bad_input
+from wizard.errors import WizardError, bad_input
 from wizard.homefacts import CARBON_XML, HomeFacts
 
 ASSUMED = "no home read (offline plan): a stock pack is assumed"
@@ -157,12 +157,13 @@ def default_dbs(pattern: Pattern, dbs: Mapping[str, dict[str, Any]]) -> dict[str
     return out
 
 
-def check_product(
+def product_problem(
     pattern: Pattern, node: dict[str, Any], ctx: dict[str, Any], facts: HomeFacts | None
-) -> None:
-    """Stop before any change when the home holds another product or version."""
+) -> WizardError | None:
+    """The home holds another product or version than the answers' (the preflight stops
+    the run on it, before any change); None when it is right or not read."""
     if facts is None or not facts.present:
-        return
+        return None
     found = facts.product()
     role = pattern.roles.get(node["role"])
     where = f"catalog {pattern.id}: role {node['role']} products"
@@ -171,10 +172,10 @@ def check_product(
         for p in ((role.products if role else None) or ["WSO2 API Manager {{ product.version }}"])
     ]
     if found is not None and str(found).lower() in {w.lower() for w in wanted}:
-        return
+        return None
     path = posixpath.join(node["home"], CARBON_XML)
     holds = f"{found}" if found and str(found) else "no product name and version"
-    raise bad_input(
+    return bad_input(
         f"the home {node['home']} on node {node['name']} holds {holds} (carbon.xml "
         f"<Name>/<Version>); this {pattern.id} plan is for {' or '.join(wanted)}: nothing "
         "was changed",

@@ -145,6 +145,7 @@ class Runner:
         self.store = HostKeyStore(session.known_hosts, user_file=user_known_hosts)
         self.cache = ConnectionCache(lambda t: open_transport(t, self.store))
         self.resources: dict[str, Any] = {}
+        self.facts: Facts | None = None  # what survey() read
 
     # before anything changes ------------------------------------------------
     def plan_hosts(self) -> list[HostTarget]:
@@ -176,16 +177,17 @@ class Runner:
         once the host keys are trusted; it replaces and returns ``self.plan``."""
         facts = Facts()
         with ThreadPoolExecutor(1, thread_name_prefix="cw-dbfacts") as pool:
-            server = pool.submit(self._server, facts.notes)
-            facts.homes = gather(
+            server = pool.submit(self._server, facts)
+            facts.homes, facts.unreachable = gather(
                 survey_files(self.answers, pattern), self.transport, parallelism=self.parallelism
             )
             facts.server = server.result()
+        self.facts = facts
         self.plan = make_plan(self.answers, pattern, facts)
         self.secrets.resolve_all(self.plan)
         return self.plan
 
-    def _server(self, notes: list[str]) -> ServerInfo | None:
+    def _server(self, facts: Facts) -> ServerInfo | None:
         """The database server's flavour, version and default authentication (the
         admin connection stays open for the database steps); None, with a note, when it
         cannot be reached now: then a MySQL 5.7 / MariaDB 10.2+ server is assumed."""
@@ -197,7 +199,8 @@ class Runner:
         try:
             return admin_connection(step, self.context(check_mode=True)).server
         except WizardError as exc:
-            notes.append(
+            facts.server_error = exc
+            facts.notes.append(
                 f"the database server was not reached ({exc.what}); the plan assumes "
                 "MySQL 5.7+ or MariaDB 10.2+ (dbscripts mysql5.7.sql, no public key "
                 "retrieval in the JDBC URLs)"

@@ -74,7 +74,7 @@ def test_homes_are_optimised_once_before_the_edits_and_both_hold(
     data = yaml.safe_load(answers.read_text())
     sessions = tmp_path / "sessions"
 
-    first = _apply(answers, sessions, "--only", "files", "--json")
+    first = _apply(answers, sessions, "--only", "profile,files", "--json")
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr
     states = _states(first)
     assert {s for s in states if s.endswith(":profile")} == {f"{n['name']}:profile" for n in nodes}
@@ -111,7 +111,7 @@ def test_homes_are_optimised_once_before_the_edits_and_both_hold(
         p: p.read_bytes() for n in nodes for p in Path(n["home"], "repository/conf").rglob("*.xml")
     }
 
-    again = _apply(answers, sessions, "--only", "files", "--json")
+    again = _apply(answers, sessions, "--only", "profile,files", "--json")
     assert again.returncode == 0, again.stdout[-4000:] + again.stderr
     states = _states(again)
     assert states and set(states.values()) == {"unchanged"}, states

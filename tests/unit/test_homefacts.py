@@ -15,6 +15,7 @@ from wizard.connectors.local import LocalTransport
 from wizard.errors import WizardError
 from wizard.homefacts import Facts, read_home
 from wizard.planner import plan, survey_files
+from wizard.planner_layout import product_problem
 
 CARBON = """<?xml version="1.0" encoding="ISO-8859-1"?>
 <Server xmlns="http://wso2.org/projects/carbon/carbon.xml">
@@ -101,15 +102,28 @@ def _facts(answers, pattern, server=None):  # type: ignore[no-untyped-def]
     return Facts(homes, server)
 
 
-def test_a_home_of_another_version_stops_the_plan(tmp_path: Path) -> None:
+def _product_problems(answers, pattern, facts) -> list[WizardError]:  # type: ignore[no-untyped-def]
+    """What the preflight's version check finds on each node (wizard/flow/preflight.py)."""
+    out = []
+    for n in answers.nodes:
+        node = {"name": n.name, "role": n.role, "home": n.home or answers.product.home}
+        ctx = {"product": {"version": answers.product.version}, "node": node}
+        found = product_problem(pattern, node, ctx, facts.homes.get(n.name))
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def test_a_home_of_another_version_is_a_preflight_problem(tmp_path: Path) -> None:
     home = _home(tmp_path, version="2.5.0")
     answers, pattern = _answers(home)
-    with pytest.raises(WizardError) as err:
-        plan(answers, pattern, _facts(answers, pattern))
-    msg = err.value.render()
+    facts = _facts(answers, pattern)
+    plan(answers, pattern, facts)  # the plan is made; the preflight gate refuses the run
+    (err,) = _product_problems(answers, pattern, facts)
+    msg = err.render()
     assert "holds WSO2 API Manager 2.5.0" in msg and "nothing was changed" in msg
-    assert err.value.exit_code == 2 and err.value.where.line == 5
-    assert err.value.where.file == str(home / "repository/conf/carbon.xml")
+    assert err.exit_code == 2 and err.where.line == 5
+    assert err.where.file == str(home / "repository/conf/carbon.xml")
 
 
 def test_the_plan_follows_what_the_home_holds(tmp_path: Path) -> None:
@@ -135,9 +149,9 @@ def test_an_ob_key_manager_home_is_identity_server_5_7_0(tmp_path: Path) -> None
     for node in data["nodes"]:
         node["home"] = str(km if node["role"] != "apim" else _home(tmp_path / "am"))
     answers, pattern = parse_answers(yaml.safe_dump(data))
-    plan(answers, pattern, _facts(answers, pattern))  # no refusal
+    assert not _product_problems(answers, pattern, _facts(answers, pattern))  # no refusal
     for node in data["nodes"]:
         node["home"] = str(km)
     answers, pattern = parse_answers(yaml.safe_dump(data))
-    with pytest.raises(WizardError, match="holds WSO2 Identity Server 5.7.0"):
-        plan(answers, pattern, _facts(answers, pattern))
+    (err,) = _product_problems(answers, pattern, _facts(answers, pattern))  # the apim node
+    assert "holds WSO2 Identity Server 5.7.0" in err.what

@@ -193,7 +193,9 @@ def verify(project: Project, ctx: RunContext, hosts: list[str]) -> tuple[list[st
     facts = Facts()
     facts.server = server_facts(project, ctx, facts.notes)
     opened = {n: ctx.transport(n) for n in nodes}  # opened here, read side by side
-    facts.homes = gather(nodes, opened.__getitem__, parallelism=8)
+    facts.homes, failed = gather(nodes, opened.__getitem__, parallelism=8)
+    if failed:
+        raise next(iter(failed.values()))
     now = make_plan(project.answers, project.pattern, facts)
     checked = set(nodes) | {s.host for s in now.steps if s.host not in wanted}
     mine = {s.id: s.fingerprint for s in project.plan.steps if s.host in checked}

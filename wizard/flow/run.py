@@ -22,6 +22,7 @@ from wizard.catalog.model import Pattern
 from wizard.connectors.hostkeys import HostKeyStatus
 from wizard.errors import EXIT_STEP_FAILED, Where, WizardError
 from wizard.executor import Event, Executor, Summary, select_steps
+from wizard.flow.preflight import gate, run_checks
 from wizard.plan import Plan, Step
 from wizard.planner import plan as make_plan
 from wizard.runner import Runner
@@ -120,12 +121,14 @@ class Flow:
         parallelism: int = 8,
         accept_new_keys: bool = False,
         start_timeout: float | None = None,
+        ignore_preflight: Iterable[str] = (),
     ) -> None:
         self.session = session
         self.hooks = hooks or Hooks()
         self.parallelism = parallelism
         self.accept_new_keys = accept_new_keys
         self.start_timeout = start_timeout
+        self.ignore_preflight = set(ignore_preflight)
         self._executor: Executor | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -160,6 +163,11 @@ class Flow:
         handlers = self._load_handlers()
         with self._runner(prepared) as runner:
             plan = self._open(runner, prepared.pattern)
+            problems = [
+                p
+                for p in run_checks(runner, prepared, plan, {s.id for s in plan.steps})
+                if p.check not in self.ignore_preflight
+            ]
             summary = runner.execute(
                 handlers.result(),
                 selected=select_steps(plan, only=kinds),
@@ -167,6 +175,9 @@ class Flow:
                 on_event=collect,
             )
         text = plan.render_text()
+        if problems:
+            text += "\nPreflight: the run would stop on these (nothing changed):\n"
+            text += "\n".join(f"  {p.line()}" for p in problems) + "\n"
         if notes:
             text += "\nFound on the hosts and left as is:\n"
             text += "\n".join(f"  note: {n}" for n in notes) + "\n"
@@ -188,8 +199,9 @@ class Flow:
         with self._runner(prepared) as runner:
             try:
                 plan = self._open(runner, prepared.pattern)
-                self._check_drift(runner, handlers.result())
                 selected = select_steps(plan, only=only, skip=skip)
+                gate(run_checks(runner, prepared, plan, selected), self.ignore_preflight)
+                self._check_drift(runner, handlers.result())
                 confirm = self.hooks.confirm_apply
                 if not check and confirm is not None and not confirm(plan, selected):
                     return RunResult(Summary(), "declined", plan)

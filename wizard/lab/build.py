@@ -21,7 +21,7 @@ from typing import Any
 from wizard.errors import step_failed
 from wizard.lab import addresses, labfile, mariadb, nginx, sshd, users
 from wizard.lab.fakecarbon_hosts import HOSTS_FILE_ENV
-from wizard.lab.hostenv import env_file_text, find_java_home
+from wizard.lab.hostenv import env_file_text, find_java_home, make_jdk8_home
 
 DRIVER_JAR = "mysql-connector-java-5.1.49.jar"
 HOSTS_FILE = "etc-hosts"  # next to the product homes; see wizard.labanswers.lab_nodes
@@ -65,10 +65,10 @@ def build(
 ) -> dict[str, Any]:
     from wizard.lab import pack  # delivered alongside; imported late so status/down never need it
 
-    java_home = find_java_home()
     secrets_dir = mkdir(dir / "secrets", 0o700)
     keys_dir = mkdir(dir / "keys", 0o700)
     files_dir = mkdir(dir / "files", 0o755)
+    java_home = make_jdk8_home(files_dir / "jdk8", find_java_home())
     hosts_dir = mkdir(dir / "hosts", 0o755)
     client_key = keys_dir / "id_ed25519"
     pool = ThreadPoolExecutor(max_workers=max(4, n_hosts + 2), thread_name_prefix="lab-up")

@@ -47,3 +47,36 @@ def env_file_text(env: Mapping[str, str]) -> str:
     if "JAVA_HOME" in env:
         lines.append('export PATH="$JAVA_HOME/bin:$PATH"')
     return "\n".join(lines) + "\n"
+
+
+JDK8_VERSION = (
+    'openjdk version "1.8.0_412"\n'
+    "OpenJDK Runtime Environment (build 1.8.0_412-b08)\n"
+    "OpenJDK 64-Bit Server VM (build 25.412-b08, mixed mode)\n"
+)
+
+
+def make_jdk8_home(dest: Path, real: Path) -> Path:
+    """The lab hosts' JAVA_HOME: a stand-in for the JDK 8 that API Manager 2.6.0 hosts run
+    (its wso2server.sh: "supported only on JDK 1.7 and 1.8"). This machine has a newer
+    JDK; the fake product is not Java, so only ``java -version`` has to say 1.8; the other
+    tools (keytool for the keystores) are this machine's, linked."""
+    bin_dir = dest / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for tool in (real / "bin").iterdir():
+        link = bin_dir / tool.name
+        if tool.name != "java" and not link.exists():
+            link.symlink_to(tool)
+    java = bin_dir / "java"
+    java.write_text(
+        "#!/bin/sh\n"
+        "# carbon-wizard lab: a JDK 8 stand-in (see wizard/lab/hostenv.py make_jdk8_home)\n"
+        'case "$1" in -version|--version|-showversion)\n'
+        "  cat >&2 <<'EOF'\n" + JDK8_VERSION + "EOF\n"
+        "  exit 0;;\n"
+        "esac\n"
+        f'exec {real / "bin" / "java"} "$@"\n'
+    )
+    java.chmod(0o755)
+    dest.chmod(0o755)
+    return dest

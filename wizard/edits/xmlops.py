@@ -21,6 +21,7 @@ from wizard.edits.xmlpatch import (
     ns_of,
     replace_children,
     set_attr,
+    set_ns_attr,
     set_text,
 )
 from wizard.errors import Where, WizardError, step_failed
@@ -66,36 +67,58 @@ def op_set(doc: XmlDoc, edit: Edit) -> Change:
     return ch
 
 
+_ATTR_NAME = re.compile(r"(?:([\w.-]+):)?[\w.-]+")
+# an attribute that names where a secret is, not the secret (Secure Vault's alias)
+_NAMES_A_SECRET = frozenset({"svns:secretAlias"})
+
+
+def _attr_name(name: str) -> str:
+    """A plain attribute name, or ``prefix:name`` with a namespace map prefix."""
+    m = _ATTR_NAME.fullmatch(name)
+    if m is None or (m.group(1) is not None and m.group(1) not in NSMAP):
+        raise WizardError(
+            f"attribute name {name!r} is not supported (not a name, or its prefix is not "
+            "in the namespace map)",
+            Where(field="attr"),
+            f"give a plain attribute name such as proxyPort, or prefix:name with one of "
+            f"{', '.join(NSMAP)}",
+        )
+    return name
+
+
+def attr_key(name: str) -> str:
+    """The lxml key of an attribute name: ``{namespace}local`` for ``prefix:local``."""
+    prefix, _, local = name.rpartition(":")
+    return f"{{{NSMAP[prefix]}}}{local}" if prefix else name
+
+
 def split_attr(edit: Edit) -> tuple[str, str]:
     if edit.attr:
-        if not re.fullmatch(r"[\w.-]+", edit.attr):
-            raise WizardError(
-                f"attribute name {edit.attr!r} is not supported (namespaced or not a name)",
-                Where(field="attr"),
-                "give a plain attribute name such as proxyPort",
-            )
-        return edit.locator, edit.attr
+        return edit.locator, _attr_name(edit.attr)
     head, sep, name = edit.locator.rpartition("/@")
-    if not sep or not re.fullmatch(r"[\w.-]+", name):
+    if not sep or not _ATTR_NAME.fullmatch(name):
         raise WizardError(
             f"attr edit of {edit.locator!r} names no attribute",
             Where(field="attr"),
             "give attr: <name>, or end the locator with /@name",
         )
-    return head, name
+    return head, _attr_name(name)
 
 
 def op_attr(doc: XmlDoc, edit: Edit) -> Change:
     locator, name = split_attr(edit)
     el = one(doc, locator)
     value = _scalar(edit)
-    old = el.get(name)
-    patches = set_attr(doc, el, name, value)
+    old = el.get(attr_key(name))
+    if ":" in name:
+        patches = set_ns_attr(doc, el, name, NSMAP[name.split(":", 1)[0]], value)
+    else:
+        patches = set_attr(doc, el, name, value)
     ch = Change(patches, "unchanged", _line(doc, el))
     if patches:
         was = "absent" if old is None else _show(edit, old)
         ch.detail = f"@{name} {was} -> {_show(edit, value)}"
-    if edit.secret or secretish(name):
+    if edit.secret or (secretish(name) and name not in _NAMES_A_SECRET):
         ch.masked += [value, old or ""]
     return ch
 
@@ -413,7 +436,7 @@ def reads_back(doc: XmlDoc, edit: Edit) -> bool:
         return leaf_text(one(doc, edit.locator)) == _scalar(edit)
     if edit.op == "attr":
         locator, name = split_attr(edit)
-        return one(doc, locator).get(name) == _scalar(edit)
+        return one(doc, locator).get(attr_key(name)) == _scalar(edit)
     if edit.op == "ins":
         parent, step, _, _ = _ins_target(doc, edit)
         return leaf_text(one(doc, step, parent)) == _scalar(edit)

@@ -66,6 +66,31 @@ def set_attr(doc: XmlDoc, el: etree._Element, name: str, value: str) -> list[Pat
     return [Patch(at, at, f'{sep}{name}="{escape_attr(value)}"')]
 
 
+def set_ns_attr(doc: XmlDoc, el: etree._Element, name: str, ns: str, value: str) -> list[Patch]:
+    """Patches that set attribute ``prefix:local`` of namespace ``ns``: written with the
+    prefix the document binds to ``ns`` where ``el`` is, else with ``prefix`` declared on
+    the root element, as ciphertool.sh declares ``xmlns:svns`` there."""
+    check_chars(value, f"attribute {name}")
+    prefix, local = name.split(":", 1)
+    if el.get(f"{{{ns}}}{local}") == value:
+        return []
+    bound = next((p for p, uri in el.nsmap.items() if p and uri == ns), None)
+    if bound is not None:
+        return set_attr(doc, el, f"{bound}:{local}", value)
+    if prefix in el.nsmap:
+        raise WizardError(
+            f"prefix {prefix} is bound to {el.nsmap[prefix]} here, not to {ns}",
+            doc.where(el),
+            "declare the namespace with its usual prefix on the root element",
+        )
+    root = el.getroottree().getroot()
+    decl = set_attr(doc, root, f"xmlns:{prefix}", ns)
+    attr = set_attr(doc, el, name, value)
+    if root is el:  # one insertion, declaration first
+        return [Patch(decl[0].start, decl[0].end, decl[0].new + attr[0].new)]
+    return decl + attr
+
+
 def _indent_of(doc: XmlDoc, el: etree._Element) -> str:
     return doc.indent_before(doc.span(el).start) or ""
 

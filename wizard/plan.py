@@ -26,6 +26,7 @@ STEP_KINDS = (
     "sync_script",
     "start",
     "wait",
+    "vault",  # Secure Vault: cipher-text.properties, secret-conf.properties (wizard/steps/vault.py)
 )
 # the steps of a rollback (wizard/undo.py): they put back what a session changed
 UNDO_KINDS = (

@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 MODULES = ("files", "driver", "nodes", "profile", "database", "sync", "links", "tls", "lb", "undo")
+MODULES += ("vault",)  # type: ignore[assignment]  # Secure Vault (product.secure_vault)
 
 
 def handlers() -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 from wizard.errors import EXIT_STEP_FAILED, Where, WizardError, step_failed
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
-from wizard.steps import nodelog
+from wizard.steps import nodelog, vault
 from wizard.wait import Timeout, poll
 
 # Files whose change needs a restart of a running node.
@@ -132,17 +132,24 @@ class StartHandler:
         env = {"JAVA_HOME": inputs["java_home"]} if inputs.get("java_home") else None
         if inputs.get("jvm_opts"):
             env = {**(env or {}), "JAVA_OPTS": " ".join(inputs["jvm_opts"])}
-        res = ctx.transport(step.host).run([inputs["command"], action, *args], env=env, timeout=120)
-        res.check(f"{inputs['command']} {action}", host=step.host)
-        try:  # the pid file appears once the daemon runs
-            poll(lambda: _state(step, ctx)[0], deadline=PID_DEADLINE, what="pid file", interval=0.1)
-        except Timeout:
-            raise step_failed(
-                f"{inputs['command']} {action} returned but no process is running "
-                f"(no live pid in {_pidfile(inputs['home'])}); output: {res.out.strip()[-300:]}",
-                fix=f"look at {log}",
-                host=step.host,
-            ) from None
+
+        def alive() -> bool:
+            return _state(step, ctx)[0]
+
+        # Secure Vault: the key store password in password-tmp, read and deleted by the node
+        with vault.password_file(step, ctx, alive):
+            cmd = [inputs["command"], action, *args]
+            res = ctx.transport(step.host).run(cmd, env=env, timeout=120)
+            res.check(f"{inputs['command']} {action}", host=step.host)
+            try:  # the pid file appears once the daemon runs
+                poll(alive, deadline=PID_DEADLINE, what="pid file", interval=0.1)
+            except Timeout:
+                raise step_failed(
+                    f"{inputs['command']} {action} returned but no process is running (no "
+                    f"live pid in {_pidfile(inputs['home'])}); output: {res.out.strip()[-300:]}",
+                    fix=f"look at {log}",
+                    host=step.host,
+                ) from None
         return Outcome(True, f"{action}ed")
 
 

@@ -20,6 +20,7 @@ def advanced_page(pattern: Pattern, data: dict[str, Any]) -> Page:
     if pattern.sync is not None:
         qs += [ask("sync.enabled"), ask("sync.user"), ask("sync.key"), ask("sync.dir")]
     qs += [ask("start.timeout"), ask("start.setup_flag"), ask("start.jvm_opts")]
+    qs.append(ask("product.secure_vault"))
     clustered = pattern.cluster.enabled
     for i, node in enumerate(data.get("nodes") or []):
         prefix = f"{node.get('name')}: "

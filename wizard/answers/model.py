@@ -220,6 +220,13 @@ class Product(_Model):
         "com.mysql.jdbc.Driver"
     )
     hosts_file: AbsPath = Field("/etc/hosts", description="where host name entries go")
+    secure_vault: bool = Field(
+        False,
+        title="Encrypt passwords in product files (Secure Vault)",
+        description="datasource, keystore and admin passwords become aliases, encrypted "
+        "with the primary keystore like ciphertool.sh -Dconfigure; each start reads the "
+        "keystore password from password-tmp",
+    )
 
 
 class Lb(_Model):

@@ -56,6 +56,7 @@ try:  # run as bin/fakecarbon.py
     import fakecarbon_net as net  # type: ignore[import-not-found]
     import fakecarbon_node as nodecfg  # type: ignore[import-not-found]
     import fakecarbon_services as services  # type: ignore[import-not-found]
+    import fakecarbon_vault as securevault  # type: ignore[import-not-found]
 except ImportError:  # imported as wizard.lab.fakecarbon
     from wizard.lab import fakecarbon_checks as checks
     from wizard.lab import fakecarbon_cluster as clustering
@@ -65,6 +66,7 @@ except ImportError:  # imported as wizard.lab.fakecarbon
     from wizard.lab import fakecarbon_net as net
     from wizard.lab import fakecarbon_node as nodecfg
     from wizard.lab import fakecarbon_services as services
+    from wizard.lab import fakecarbon_vault as securevault
 
 DEFAULT_BOOT_DELAY = 3.0
 DEFAULT_OSGI_WAIT = 60.0  # StartupFinalizerServiceComponent: first after 60 s, then every 60 s
@@ -152,15 +154,21 @@ class Server:
         log.info(_CORE, f"Operating System : {os.uname().sysname} {os.uname().release}")
         log.info(_CORE, f"Java Home        : {self.env.get('JAVA_HOME', '')}")
         log.info(_CORE, f"Carbon Home      : {home}")
-        try:
+        try:  # ServerConfiguration.init starts the secret manager (fakecarbon_vault.py)
+            java = securevault.java_home(self.env)
+            vault = securevault.SecretManager.init(
+                home, java, "-Dkey.password=true" in self.opts.extra
+            )
             self.conf = checks.load_configs(home)
+            for key in ("carbon", "usermgt", "catalina", "axis2"):
+                getattr(vault, key)(self.conf[key])
             self.offset = checks.resolve_offset(self.conf["carbon"], self.opts.offset)
             ob_jndi = checks.ob_datasource(self.conf.get("ob"))
         except checks.BootError as exc:
             self.fail(exc, _CONFIG_SERVICE)
             return False
         try:
-            sources = dsfiles.load_datasources(home)
+            sources = dsfiles.load_datasources(home, vault.datasources)
         except checks.BootError as exc:
             self.fail(exc, _DS_SERVICE)
             return False

@@ -25,6 +25,8 @@ What the real component does (wso2/carbon-kernel, tag v4.4.35, module
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 try:  # run as bin/fakecarbon.py: the checks module is a sibling file
@@ -79,14 +81,20 @@ def duplicate_jndi(first: DataSource, second: DataSource) -> BootError:
     )
 
 
-def load_datasources(home: Path) -> list[DataSource]:
+def load_datasources(
+    home: Path, resolve: Callable[[ET.Element], None] | None = None
+) -> list[DataSource]:
     """Every live RDBMS datasource of every datasources file, in the order Carbon binds
-    them; a malformed file, a datasource name or a JNDI name used twice stop the boot."""
+    them; a malformed file, a datasource name or a JNDI name used twice stop the boot.
+    ``resolve`` replaces Secure Vault aliases in each file (fakecarbon_vault.py)."""
     found: list[DataSource] = []
     names: dict[str, DataSource] = {}
     jndis: dict[str, DataSource] = {}
     for path in datasource_files(home):
-        for ds in datasources(parse_xml(path), path.name):
+        root = parse_xml(path)
+        if resolve is not None:
+            resolve(root)
+        for ds in datasources(root, path.name):
             if ds.name in names:
                 raise duplicate_name(path, ds.name)
             names[ds.name] = ds

@@ -57,6 +57,7 @@ SERVER_MODULES = (
     "fakecarbon_profile.py",
     "fakecarbon_services.py",
     "fakecarbon_net.py",
+    "fakecarbon_vault.py",
 )
 
 # The webapps a 2.6.0 pack ships (product-apim v2.6.0 modules/distribution/product/src/

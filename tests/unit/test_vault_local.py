@@ -196,3 +196,8 @@ def test_a_wrong_key_store_password_fails_the_vault_step_without_showing_it(
     assert "cannot open the primary key store" in text and "keystore.password" in text
     assert "not-the-one" not in text
     assert not (home / sv.SECRET_CONF).exists()
+    # --check: the key store may be what an earlier step would replace: would change
+    ctx.check_mode = True
+    outcome = VaultHandler().check(vault, ctx)
+    assert not outcome.satisfied and "cannot open the primary key store" in outcome.message
+    assert "not-the-one" not in outcome.message + outcome.diff

@@ -144,7 +144,13 @@ def _summary(look: _Look, step: Step) -> str:
 
 class VaultHandler:
     def check(self, step: Step, ctx: RunContext) -> Outcome:
-        look = _look(step, ctx)
+        try:
+            look = _look(step, ctx)
+        except WizardError as exc:
+            if not ctx.check_mode:
+                raise
+            # --check: the key store or carbon.xml may be what an earlier step would change
+            return Outcome(False, f"would encrypt secrets; now: {exc.what}")
         if look.satisfied:
             return Outcome(True, f"{len(look.wanted)} secrets encrypted")
         return Outcome(False, "would encrypt secrets (Secure Vault)", _summary(look, step))

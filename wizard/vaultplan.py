@@ -130,6 +130,10 @@ def _give_password(b: Builder, start: Step, n: dict[str, Any], vault_id: str) ->
         "lines": lines,
         "timeout": b.a.start.timeout,
     }
+    if PASSWORD_FILE not in start.description:
+        start.description = start.description.replace(
+            ")", f"; the key store password from {PASSWORD_FILE})", 1
+        )
     start.depends_on = list(dict.fromkeys([*start.depends_on, vault_id]))
     start.fingerprint = fingerprint(start.kind, start.host, start.inputs)
 

@@ -201,3 +201,19 @@ def test_a_wrong_key_store_password_fails_the_vault_step_without_showing_it(
     outcome = VaultHandler().check(vault, ctx)
     assert not outcome.satisfied and "cannot open the primary key store" in outcome.message
     assert "not-the-one" not in outcome.message + outcome.diff
+
+
+def test_a_backup_with_a_plain_password_is_named_in_a_note(nodes: LocalNodes) -> None:
+    """A home set up before without Secure Vault keeps the old files as rollback backups."""
+    home = nodes.add("bak")
+    plan = vault_plan(home)
+    ctx = _ctx(nodes)
+    _configure(nodes, plan, ctx)
+    old = home / "repository/conf/user-mgt.xml.carbon-wizard-20260101-000000-abcdef.bak"
+    old.write_text(f"<Password>{SECRETS['admin.password']}</Password>")
+    vault = next(s for s in plan.steps if s.kind == "vault")
+    outcome = VaultHandler().check(vault, ctx)
+    assert outcome.satisfied
+    (note,) = [n for n in outcome.notes if str(old) in n]  # (the stock key store's
+    assert "plain text" in note  # public password is in this session's backups too)
+    assert SECRETS["admin.password"] not in note

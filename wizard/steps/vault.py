@@ -142,6 +142,30 @@ def _summary(look: _Look, step: Step) -> str:
     return "\n".join(lines)
 
 
+def _plain_backups(step: Step, ctx: RunContext, secrets: list[str]) -> list[str]:
+    """Notes: backups of the vaulted files (``<file>.carbon-wizard-<session>.bak``, kept
+    for rollback) that still hold one of the secrets in plain text."""
+    t = ctx.transport(step.host)
+    home = step.inputs["home"].rstrip("/")
+    notes = []
+    for rel in sorted({e["file"] for e in step.inputs["secrets"]}):
+        path = rel if rel.startswith("/") else f"{home}/{rel}"
+        folder, name = posixpath.split(path)
+        try:
+            names = t.listdir(folder)
+        except (WizardError, OSError):
+            continue
+        for other in names:
+            if other.startswith(f"{name}.carbon-wizard-") and other.endswith(".bak"):
+                data = _read(t, f"{folder}/{other}") or b""
+                if any(v and v.encode() in data for v in secrets):
+                    notes.append(
+                        f"{folder}/{other} (a backup rollback needs) holds a password in "
+                        "plain text; remove it once you will not roll that session back"
+                    )
+    return notes
+
+
 class VaultHandler:
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         try:
@@ -151,9 +175,10 @@ class VaultHandler:
                 raise
             # --check: the key store or carbon.xml may be what an earlier step would change
             return Outcome(False, f"would encrypt secrets; now: {exc.what}")
+        notes = _plain_backups(step, ctx, list(look.wanted.values()))
         if look.satisfied:
-            return Outcome(True, f"{len(look.wanted)} secrets encrypted")
-        return Outcome(False, "would encrypt secrets (Secure Vault)", _summary(look, step))
+            return Outcome(True, f"{len(look.wanted)} secrets encrypted", notes=notes)
+        return Outcome(False, "would encrypt secrets (Secure Vault)", _summary(look, step), notes)
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
         look = _look(step, ctx)

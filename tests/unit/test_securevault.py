@@ -39,7 +39,20 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "-keypass:file", str(key_pw)],
         check=True, capture_output=True,
     )  # fmt: skip
+    subprocess.run(
+        [str(jh / "bin" / "keytool"), "-importkeystore", "-noprompt", "-srckeystore",
+         str(folder / pack.KEYSTORE_NAME), "-srcstorepass:file", str(_pw(folder)),
+         "-destkeystore", str(folder / "p.p12"), "-deststoretype", "PKCS12",
+         "-deststorepass:file", str(_pw(folder))],
+        check=True, capture_output=True,
+    )  # fmt: skip
     return folder
+
+
+def _pw(folder: Path) -> Path:
+    path = folder / "stock.pw"
+    path.write_text(pack.STOCK_PASSWORD)
+    return path
 
 
 def _stock(stores: Path) -> sv.KeyPair:
@@ -69,6 +82,15 @@ def test_a_separate_key_password_and_wrong_passwords(stores: Path) -> None:
         sv.open_keystore(data, "JKS", "nope", "store-Secret-11", KEY_PW)
     with pytest.raises(sv.VaultError):
         sv.open_keystore(b"not a store", "JKS", "x", "a", "b")
+
+
+def test_a_pkcs12_store_opens_too(stores: Path) -> None:
+    data = (stores / "p.p12").read_bytes()
+    pw = pack.STOCK_PASSWORD
+    pair = sv.open_keystore(data, "PKCS12", "wso2carbon", pw, pw)
+    assert sv.decrypt(_stock(stores), sv.encrypt(pair, "same key")) == "same key"
+    with pytest.raises(sv.VaultError, match="password was incorrect"):
+        sv.open_keystore(data, "PKCS12", "wso2carbon", "wrong", "wrong")
 
 
 @pytest.mark.skipif(shutil.which("java") is None and java_home() is None, reason="no JDK")

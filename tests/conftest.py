@@ -60,14 +60,36 @@ def _own_answers(lab: dict[str, Any], prefix: str) -> None:
         Path(path).write_text(answers_for_lab(lab, pattern, db_prefix=prefix))
 
 
+def _stop_leftovers(lab: dict[str, Any]) -> None:
+    """Stop what still runs from a product home: a node (or its start script) of a run
+    that an earlier test cut short, with no pid file to find it by."""
+    from wizard.lab import procs
+
+    homes = {h["home"] for h in lab.get("homes") or []} | {h["home"] for h in lab["hosts"]}
+    needles = [f"{home}/".encode() for home in homes]
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if any(n in command for n in needles):
+            found.append(int(entry))
+    procs.stop(found)
+
+
 @pytest.fixture
 def ui_lab(_session_ui_lab: dict[str, Any]) -> Callable[[], dict[str, Any]]:
-    """``make()``: the shared lab, every product home back to a fresh pack (no node
-    running, empty LB and hosts files) and answers with this test's own database names."""
+    """``make()``: the shared lab, nothing left running from its homes, every product
+    home back to a fresh pack (empty LB and hosts files) and answers with this test's own
+    database names."""
     from wizard.lab import labctl
 
     def make() -> dict[str, Any]:
         lab = _session_ui_lab
+        _stop_leftovers(lab)
         labctl.reset_homes(Path(lab["dir"]))
         _own_answers(lab, f"t{next(_DB_PREFIXES)}_")
         return copy.deepcopy(lab)

@@ -272,3 +272,18 @@ def test_certificate_step_with_admin_pair_validates_it(tmp_path: Path) -> None:
     (tmp_path / "ssl" / "lb.crt").unlink()  # nothing installed yet: still validated first
     with pytest.raises(WizardError, match="does not cover gw.example.com"):
         h.check(bad, ctx)
+
+
+def test_keytool_password_files_are_never_atomic_writes(tmp_path) -> None:
+    """Atomic writes are journaled with the sha256 of their bytes (for rollback): a
+    password file written that way would leave the password's hash in the journal."""
+    from wizard.changes import Recorder
+    from wizard.connectors.keytool import Keytool
+    from wizard.connectors.local import LocalTransport
+
+    recorder = Recorder()
+    keytool = Keytool(recorder.wrap(LocalTransport(), "local"), None)
+    with keytool.secret_files("s3cret-one", "s3cret-two") as paths:
+        assert [Path(p).read_text() for p in paths] == ["s3cret-one\n", "s3cret-two\n"]
+        assert all(Path(p).stat().st_mode & 0o777 == 0o600 for p in paths)
+    assert recorder.changes == [] and not any(Path(p).exists() for p in paths)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,7 +50,13 @@ class Keytool:
             paths = []
             for i, value in enumerate(values):
                 path = f"{tmpdir}/p{i}"
-                self.t.write_atomic(path, value.encode("utf-8") + b"\n", mode=0o600)
+                # through stdin into a 0600 file: a transient secret, never an atomic
+                # write (those are journaled with their sha256, for rollback)
+                self.t.run(
+                    f"umask 077 && cat > {shlex.quote(path)}",
+                    stdin=value.encode("utf-8") + b"\n",
+                    timeout=30,
+                ).check("writing a keytool password file", host=self.t.host)
                 paths.append(path)
             yield paths
         finally:
@@ -143,7 +150,9 @@ class Keytool:
         create = not self.t.exists(store)
         with self.secret_files(password) as (pw,):
             cert = posixpath.join(posixpath.dirname(pw), "cert.pem")
-            self.t.write_atomic(cert, pem, mode=0o600)
+            self.t.run(  # transient, in the 0700 directory: not an atomic (journaled) write
+                f"umask 077 && cat > {shlex.quote(cert)}", stdin=pem, timeout=30
+            ).check("writing the certificate for keytool", host=self.t.host)
             args = ["-importcert", "-noprompt", "-alias", alias, "-file", cert, "-keystore", store]
             if create:
                 args += ["-storetype", "JKS"]

@@ -217,7 +217,9 @@ class Executor:
         handler = self.handlers.get(step.kind)
         recorder = Recorder()
         ctx = replace(
-            self.ctx, transport=lambda host: recorder.wrap(self.ctx.transport(host), host)
+            self.ctx,
+            transport=lambda host: recorder.wrap(self.ctx.transport(host), host),
+            changed=recorder.note,
         )
         try:
             if handler is None:

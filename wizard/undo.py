@@ -28,7 +28,7 @@ from wizard.plan import Plan, Step
 class _Written:
     first: Change
     last: Change
-    order: int  # journal position of the first write
+    order: int  # position of the first write among all the session's writes
 
 
 @dataclass
@@ -39,16 +39,18 @@ class UndoPlan:
 
 def _changes(entries: list[Entry]) -> dict[tuple[str, str], _Written]:
     out: dict[tuple[str, str], _Written] = {}
-    for i, e in enumerate(entries):
+    seq = 0  # the order of the writes, within a step too (a backup before its file)
+    for e in entries:
         if e.event not in ("done", "failed"):
             continue
         for raw in e.extra.get("wrote", []):
             c = Change.from_dict(raw)
             key = (c.host, c.path)
+            seq += 1
             if key in out:
                 out[key].last = c
             else:
-                out[key] = _Written(c, c, i)
+                out[key] = _Written(c, c, seq)
     return out
 
 

@@ -34,7 +34,7 @@ def rblab(own_lab: dict[str, Any]) -> dict[str, Any]:
 
 
 class Rig:
-    def __init__(self, lab: dict[str, Any], tag: str) -> None:
+    def __init__(self, lab: dict[str, Any], tag: str, **answers: Any) -> None:
         from wizard.lab.pack import install_pack
 
         self.lab = lab
@@ -53,6 +53,7 @@ class Rig:
         data = answers_dict(lab, PATTERN, db_prefix=self.prefix)
         data["product"]["home"] = str(self.home)
         data["nodes"][0]["home"] = str(self.home)
+        data.update(answers)
         self.hosts_file = Path(data["nodes"][0]["hosts_file"])
         self.answers = base.parent / f"rollback-answers-{tag}.yaml"
         self.answers.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -147,3 +148,23 @@ def test_a_file_changed_since_the_wizard_wrote_it_stops_a_headless_rollback(
     app_password = Path(rig.lab["dir"], "secrets", "db-app.password").read_text().strip()
     assert app_password not in res.stdout + res.stderr  # the diff is masked
     rig.run("rollback", "--yes", "--drop-databases")  # (left for the next test clean)
+
+
+def test_a_new_keystore_and_trust_store_are_rolled_back_too(rblab: dict[str, Any]) -> None:
+    """keystore.replace: the keystore made by keytool, its PEM, the trust store keytool
+    changed in place; all back as they were."""
+    rig = Rig(rblab, "ks")
+    data = yaml.safe_load(rig.answers.read_text())
+    data["keystore"] = {**data["keystore"], "replace": True}
+    rig.answers.write_text(yaml.safe_dump(data, sort_keys=False))
+    before = rig.files()
+    first = rig.run("apply", "--answers", str(rig.answers), "--yes", "--skip", "nodes")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr
+    assert rig.files() != before
+    import json as _j
+    jr = next(rig.sessions.glob("*/journal.jsonl"))
+    Path("/tmp/jdebug.txt").write_text("\n".join(str((e["step"], e["event"], e.get("extra"))) for e in map(_j.loads, jr.read_text().splitlines()) if e.get("extra")))
+    back = rig.run("rollback", "--yes", "--drop-databases")
+    Path("/tmp/jdebug2.txt").write_text(back.stdout)
+    assert back.returncode == 0, back.stdout[-3000:] + back.stderr
+    assert rig.files() == before

@@ -20,19 +20,9 @@ from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, bad_input
 from wizard.executor import Event
 from wizard.flow import Drift, Flow, Hooks
 from wizard.flow.preflight import CHECKS
-from wizard.plan import STEP_KINDS, Plan
+from wizard.plan import KIND_GROUPS, STEP_KINDS, Plan
 from wizard.runner import unknown_keys_text
 from wizard.session import Session, SessionStore, sessions_root
-
-KIND_ALIASES: dict[str, tuple[str, ...]] = {
-    "files": ("file_edit", "hosts_entry"),
-    "profile": ("profile",),
-    "db": ("database", "dbscript"),
-    "databases": ("database", "dbscript"),
-    "certs": ("certificate", "truststore"),
-    "lb": ("load_balancer",),
-    "nodes": ("start", "wait"),
-}
 
 
 def parse_kinds(spec: str | None, flag: str) -> list[str]:
@@ -40,12 +30,12 @@ def parse_kinds(spec: str | None, flag: str) -> list[str]:
         return []
     kinds: list[str] = []
     for word in (w.strip() for w in spec.split(",")):
-        if word in KIND_ALIASES:
-            kinds.extend(KIND_ALIASES[word])
+        if word in KIND_GROUPS:
+            kinds.extend(KIND_GROUPS[word])
         elif word in STEP_KINDS:
             kinds.append(word)
         else:
-            valid = ", ".join([*KIND_ALIASES, *STEP_KINDS])
+            valid = ", ".join([*KIND_GROUPS, *STEP_KINDS])
             raise bad_input(f"unknown step kind {word!r} in {flag}", fix=f"use: {valid}")
     return kinds
 

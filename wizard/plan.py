@@ -28,6 +28,22 @@ STEP_KINDS = (
     "wait",
     "vault",  # Secure Vault: cipher-text.properties, secret-conf.properties (wizard/steps/vault.py)
 )
+# words that name several step kinds (``apply --only files``, the Ansible export's tags)
+KIND_GROUPS: dict[str, tuple[str, ...]] = {
+    "files": ("file_edit", "hosts_entry", "vault"),
+    "db": ("database", "dbscript"),
+    "databases": ("database", "dbscript"),
+    "certs": ("certificate", "truststore"),
+    "lb": ("load_balancer",),
+    "nodes": ("start", "wait"),
+}
+
+
+def kind_tags(kind: str) -> tuple[str, ...]:
+    """The group words a step kind belongs to (``files`` for file_edit...)."""
+    return tuple(g for g, kinds in KIND_GROUPS.items() if kind in kinds and g != "databases")
+
+
 # the steps of a rollback (wizard/undo.py): they put back what a session changed
 UNDO_KINDS = (
     "stop_node",

@@ -17,24 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.plan import Plan, Step
+from wizard.plan import Plan, Step, kind_tags
 
 HOST_VAR = "{{ inventory_hostname }}"
 NODES_GROUP = "apim"
 LB_GROUP = "nginx"
-# ``--tags`` words beside the step kinds, as ``apply --only`` takes them
-KIND_TAGS: dict[str, tuple[str, ...]] = {
-    "profile": ("files",),
-    "file_edit": ("files",),
-    "hosts_entry": ("files",),
-    "database": ("db",),
-    "dbscript": ("db",),
-    "certificate": ("certs",),
-    "truststore": ("certs",),
-    "load_balancer": ("lb",),
-    "start": ("nodes",),
-    "wait": ("nodes",),
-}
 TITLES = {
     "preflight": "preflight: can every node run the product",
     "db": "databases, users, grants and dbscripts (from the controller)",
@@ -211,7 +198,7 @@ def render(
             task: dict[str, Any] = {
                 "name": _name(t),
                 "carbon_wizard": {"step": t.template},
-                "tags": [t.kind, *KIND_TAGS.get(t.kind, ())],
+                "tags": [t.kind, *kind_tags(t.kind)],
             }
             if play.category == "db":
                 task["run_once"] = True

@@ -14,6 +14,7 @@ from wizard.plan import Plan
 from wizard.planner_config import ConfigSteps
 from wizard.planner_layout import ref_files
 from wizard.planner_run import RunSteps
+from wizard.vaultplan import add_vault
 
 
 class _Builder(ConfigSteps, RunSteps):
@@ -24,6 +25,7 @@ class _Builder(ConfigSteps, RunSteps):
         self.node_steps()
         self.start_groups()
         self.sync()
+        add_vault(self)  # after the starts (their password file), before the plan is built
         return Plan(
             self.p.id,
             self.steps,

@@ -32,19 +32,6 @@ pytestmark = pytest.mark.lab
 PATTERN = "apim-all-in-one"
 LAB_HOSTS = 1
 RUNTIME = ("repository/logs/", "repository/database/", "tmp/", "wso2carbon.pid")
-# The planner with wizard.vaultplan.add_vault: a no-op once wizard/planner.py calls it.
-BOOT = """
-import sys
-from wizard import planner, vaultplan
-_sync = planner._Builder.sync
-def sync(self):
-    _sync(self)
-    if not any(s.kind == "vault" for s in self.steps):
-        vaultplan.add_vault(self)
-planner._Builder.sync = sync
-from wizard.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +77,7 @@ class Rig:
         }
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-c", BOOT, "--session-dir", str(self.sessions), *args]
+        cmd = [sys.executable, "-m", "wizard", "--session-dir", str(self.sessions), *args]
         return subprocess.run(
             cmd, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL
         )

@@ -22,11 +22,11 @@ from wizard.catalog import load_pattern, pattern_ids
 from wizard.edits import Edit, apply_edits
 from wizard.edits import model as edits_model
 from wizard.plan import STEP_KINDS, Plan
-from wizard.planner import _Builder
+from wizard.planner import plan as make_plan
 from wizard.questions_advanced import advanced_page
 from wizard.secretrefs import has_token, substitute
 from wizard.steps import handlers
-from wizard.vaultplan import ALIAS_ATTR, add_vault
+from wizard.vaultplan import ALIAS_ATTR
 
 STOCK = Path(__file__).resolve().parents[2] / ".." / "shared" / "wso2-conf" / "apim-2.6.0"
 FAKE = {
@@ -45,15 +45,6 @@ VAULTED = (
 )
 
 
-class _VaultBuilder(_Builder):
-    """The planner with the vault hook (until wizard/planner.py calls add_vault)."""
-
-    def sync(self) -> None:
-        super().sync()
-        if not any(s.kind == "vault" for s in self.steps):
-            add_vault(self)
-
-
 def _plan(pattern_id: str, vault: bool, keystore: bool = False) -> Plan:
     data = yaml.safe_load(example_yaml(pattern_id))
     data["product"]["home"] = "/HOME"
@@ -62,7 +53,7 @@ def _plan(pattern_id: str, vault: bool, keystore: bool = False) -> Plan:
         node.pop("home", None)
     data["keystore"] = {"replace": keystore, "password": "env:KS"}
     answers, pattern = parse_answers(yaml.safe_dump(data))
-    return _VaultBuilder(answers, pattern).build()
+    return make_plan(answers, pattern)
 
 
 def test_the_option_is_in_the_schema_the_example_and_the_advanced_page() -> None:
@@ -107,7 +98,7 @@ def test_a_key_password_of_its_own_is_the_second_line_and_a_start_flag() -> None
     data["product"]["secure_vault"] = True
     data["keystore"] = {"password": "env:KS", "key_password": "env:KP"}
     answers, pattern = parse_answers(yaml.safe_dump(data))
-    start = _VaultBuilder(answers, pattern).build().step("node:start")
+    start = make_plan(answers, pattern).step("node:start")
     spec = start.inputs["password_file"]
     assert spec["lines"] == ["⟦secret:keystore.password⟧", "⟦secret:keystore.key_password⟧"]
     assert (

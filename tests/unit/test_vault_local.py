@@ -23,11 +23,11 @@ from wizard.executor import RunContext
 from wizard.lab import pack
 from wizard.lab.localnode import LocalNodes, free_offset, java_home, set_text
 from wizard.plan import Plan, Step
-from wizard.planner import _Builder
+from wizard.planner import plan as make_plan
 from wizard.steps.files import FileEditHandler
 from wizard.steps.nodes import StartHandler
 from wizard.steps.vault import VaultHandler
-from wizard.vaultplan import ALIAS_ATTR, add_vault
+from wizard.vaultplan import ALIAS_ATTR
 
 SECRETS = {
     "keystore.password": pack.STOCK_PASSWORD,  # the lab's stock key stores
@@ -36,22 +36,13 @@ SECRETS = {
 }
 
 
-class _VaultBuilder(_Builder):
-    """The planner with the vault hook (until wizard/planner.py calls add_vault)."""
-
-    def sync(self) -> None:
-        super().sync()
-        if not any(s.kind == "vault" for s in self.steps):
-            add_vault(self)
-
-
 def vault_plan(home: Path) -> Plan:
     data = yaml.safe_load(example_yaml("apim-all-in-one"))
     data["product"]["home"] = str(home)
     data["product"]["secure_vault"] = True
     data["keystore"] = {"password": "env:KS"}
     answers, pattern = parse_answers(yaml.safe_dump(data))
-    return _VaultBuilder(answers, pattern).build()
+    return make_plan(answers, pattern)
 
 
 def vault_edits_only(step: Step) -> Step | None:

@@ -7,6 +7,7 @@ import posixpath
 from typing import Any
 
 from wizard.catalog import values
+from wizard.plan import fingerprint
 from wizard.planner_base import READY_MARKER, BuilderBase
 from wizard.planner_base import abspath as _abs
 
@@ -14,6 +15,9 @@ PROFILE_MARKER = ".carbon-wizard-profile"  # in the home: "optimised for <profil
 # Steps that write into a node's home: they come after its profile step (the optimisation
 # rewrites api-manager.xml, axis2.xml, registry.xml and deletes deployment folders).
 _IN_HOME = ("file_edit", "driver", "symlink", "truststore")
+
+
+LB_FAIL_TIMEOUT = 5  # seconds NGINX leaves a failed upstream server alone (templates/nginx)
 
 
 class RunSteps(BuilderBase):
@@ -48,6 +52,7 @@ class RunSteps(BuilderBase):
             "key": lb["key"],
             "upstreams": upstreams,
             "data": values.render(spec.data, base, where),
+            "fail_timeout": LB_FAIL_TIMEOUT,
             "redirect_http": bool(self.a.lb.redirect_http) if self.a.lb else False,
         }
         if self.a.lb and self.a.lb.listen_address:
@@ -131,10 +136,15 @@ class RunSteps(BuilderBase):
                 continue
             waits: list[str] = []
             group = self.nodes_of(g.roles)
+            rolling: list[str] = []  # the wait of the last running node restarted
             for n in group:
-                waits.append(
-                    self.start_node(n, g.rows, g.members, previous, first_group, g.restart)
-                )
+                after = [*previous, *rolling]
+                wait = self.start_node(n, g.rows, g.members, after, first_group, g.restart)
+                waits.append(wait)
+                if self._runs(n["name"]):
+                    # a running deployment restarts one node at a time, each ready before
+                    # the next: the others keep serving
+                    rolling = [wait]
             self.running.extend(n for n in group if n["clustered"])
             first_group = False
             self.waits.extend(waits)
@@ -142,6 +152,25 @@ class RunSteps(BuilderBase):
                 previous = waits
         if self.lb_step is None:
             self.load_balancer(previous)
+        self._settle_rolling()
+
+    def _settle_rolling(self) -> None:
+        """In a rolling restart behind the load balancer, a node's wait holds for NGINX's
+        fail_timeout after the node is ready, before the next running node goes down: NGINX
+        sends nothing to a server that failed during that time, and with the next node
+        down too it would have no live upstream (502)."""
+        if self.lb_step is None:
+            return
+        rolling = [s for s in self.steps if s.kind == "wait" and "log" in s.inputs
+                   and self._runs(s.host)]  # fmt: skip
+        for s in rolling[:-1]:
+            s.inputs["settle"] = LB_FAIL_TIMEOUT + 1
+            s.fingerprint = fingerprint(s.kind, s.host, s.inputs)
+
+    def _runs(self, node: str) -> bool:
+        """The node runs now (read before planning; offline: not known, False)."""
+        home = self.facts.homes.get(node) if self.facts is not None else None
+        return bool(home and home.running)
 
     def start_node(
         self,

@@ -63,7 +63,10 @@ def test_conf_d_shape(pattern_id: str) -> None:
         (body,) = blocks(conf, f"upstream {up['name']} ")
         assert ("ip_hash;" in body) == bool(up["sticky"])
         for s in up["servers"]:
-            line = f"server {s['address']}:{s['port']}{' backup' if s['backup'] else ''};"
+            # a failed server is retried after the planned fail_timeout (rolling restarts
+            # hold that long before the next node goes down)
+            fails = f"max_fails=1 fail_timeout={inputs['fail_timeout']}s"
+            line = f"server {s['address']}:{s['port']} {fails}{' backup' if s['backup'] else ''};"
             assert line in body
     for loc in blocks(conf, "location "):
         for header in ("X-Forwarded-Host $host", "X-Forwarded-Server $host", "X-Forwarded-For"):

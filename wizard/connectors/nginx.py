@@ -44,6 +44,7 @@ def render_conf(inputs: dict[str, Any]) -> str:
     ctx = {
         "listen_address": None,
         "redirect_http": False,
+        "fail_timeout": 10,  # NGINX's default, for plans made before it was planned
         **inputs,
         "port_suffix": "" if int(inputs["https_port"]) == 443 else f":{inputs['https_port']}",
         "upstream_by_name": {u["name"]: u for u in inputs.get("upstreams", [])},

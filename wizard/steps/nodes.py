@@ -359,7 +359,14 @@ class WaitHandler:
                     "need a longer start timeout)",
                     exit_code=EXIT_STEP_FAILED,
                 ) from None
-        return Outcome(True, f"ready in {time.monotonic() - start:.1f}s")
+        ready = time.monotonic() - start
+        settle = float(step.inputs.get("settle") or 0)
+        if settle:
+            # a rolling restart behind NGINX: it tries a failed server again only after the
+            # upstream's fail_timeout; until then the next node must not go down
+            time.sleep(settle)
+            return Outcome(True, f"ready in {ready:.1f}s, then {settle:.0f}s for the LB")
+        return Outcome(True, f"ready in {ready:.1f}s")
 
     def _tail(self, step: Step, ctx: RunContext) -> str:
         if "log" not in step.inputs:

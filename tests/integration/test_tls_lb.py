@@ -82,20 +82,31 @@ def own_dir(h: dict[str, Any], name: str) -> Path:
 
 
 def set_security_passwords(t: Transport, home: str) -> None:
-    """What the catalog's C5.5 edits do: carbon.xml points at the new store passwords."""
+    """What the catalog's C5.5 edits do: carbon.xml, axis2.xml and the connector point at the new
+    store passwords."""
     path = f"{home}/repository/conf/carbon.xml"
     text = t.read(path).decode()
 
-    def block(tag: str, pw: str, text: str) -> str:
+    def block(tag: str, pw: str, text: str, count: int = 1) -> str:
         def fix(m: re.Match[str]) -> str:
             body = m.group(0).replace("<Password>wso2carbon<", f"<Password>{pw}<")
             return body.replace("<KeyPassword>wso2carbon<", f"<KeyPassword>{pw}<")
 
-        return re.sub(rf"<{tag}>.*?</{tag}>", fix, text, count=1, flags=re.S)
+        return re.sub(rf"<{tag}>.*?</{tag}>", fix, text, count=count, flags=re.S)
 
     for tag, pw in (("KeyStore", KS_PW), ("InternalKeyStore", KS_PW), ("TrustStore", TS_PW)):
         text = block(tag, pw, text)
     t.write_atomic(path, text.encode())
+    # the pass-through HTTPS listener and sender open them with axis2.xml's passwords
+    ax = f"{home}/repository/conf/axis2/axis2.xml"
+    text = t.read(ax).decode()
+    for tag, pw in (("KeyStore", KS_PW), ("TrustStore", TS_PW)):
+        text = block(tag, pw, text, count=0)
+    t.write_atomic(ax, text.encode())
+    # ...and the HTTPS connector opens the key store with its own keystorePass (C5.5)
+    cat = f"{home}/repository/conf/tomcat/catalina-server.xml"
+    text = t.read(cat).decode()
+    t.write_atomic(cat, text.replace('keystorePass="wso2carbon"', f'keystorePass="{KS_PW}"').encode())
 
 
 def retarget(inputs: dict[str, Any], nodes: dict[str, tuple[str, int]]) -> dict[str, Any]:
@@ -344,7 +355,15 @@ def test_keystores_trust_and_lb_through_real_nginx(
             except Exception:
                 err = posixpath.join(posixpath.dirname(lab["nginx"]["conf_dir"]), "logs/error.log")
                 tail = ctx.transport("lb").read(err).decode(errors="replace")[-1500:]
-                raise AssertionError(f"{what}: last {last}; nginx error.log:\n{tail}") from None
+                logs = "".join(
+                    f"\nnode{i} log:\n"
+                    + ctx.transport(f"n{i}").read(f"{home}/repository/logs/wso2carbon.log")
+                    .decode(errors="replace")[-800:]
+                    for i, home in enumerate(s["homes"])
+                )
+                raise AssertionError(
+                    f"{what}: last {last}; nginx error.log:\n{tail}{logs}"
+                ) from None
 
         wait_for("/store/", "node0", "LB serves /store/")
         assert {get(lab, cafile, "/store/") for _ in range(6)} == {(200, "node0")}
@@ -396,7 +415,10 @@ def test_keystores_trust_and_lb_through_real_nginx(
                     seen.add(r[1])
             return seen == {"node0", "node1"}
 
-        poll(both_gateways, deadline=20, what="round robin over both gateways")
+        try:
+            poll(both_gateways, deadline=20, what="round robin over both gateways")
+        except Exception:
+            wait_for("/", "?", "round robin over both gateways")  # raises with the logs
         sticky = {get(lab, cafile, "/carbon/")[1] for _ in range(10)}
         assert len(sticky) == 1 and sticky <= {"node0", "node1"}
     finally:

@@ -79,7 +79,10 @@ def test_sshd_stopped_mid_run_then_back_resume_finishes(
     restarted: subprocess.Popen[bytes] | None = None
     try:
         assert proc.stdout is not None
-        proc.stdout.readline()  # the first step has started: the run is under way
+        # notes (the plan's layout, the preflight) come first; then the first step starts
+        # and the run is under way: the preflight must have passed before the host goes
+        while "note" in json.loads(proc.stdout.readline() or '{"step": "eof"}'):
+            pass
         os.kill(proc.pid, signal.SIGSTOP)  # hold the wizard while the host goes away
         for pid in [sshd, *_children(sshd)]:  # the daemon and every session it serves
             os.kill(pid, signal.SIGKILL)

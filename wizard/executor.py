@@ -21,6 +21,7 @@ from wizard.connectors.base import Written
 from wizard.errors import EXIT_STEP_FAILED, WizardError
 from wizard.journal import Entry, Journal
 from wizard.plan import Plan, Step
+from wizard.rolling import Deferred, RollingGate
 from wizard.secrets import redact
 
 
@@ -61,6 +62,8 @@ class RunContext:
     # a change made other than by ``write_atomic`` (keytool on a trust store...), for the
     # journal: (host, what was written, its new bytes); atomic writes are noted already
     changed: Callable[[str, Written, bytes], None] = lambda host, written, data: None
+    # one running node restarts at a time (wizard/rolling.py); shared by all the steps
+    rolling: RollingGate = field(default_factory=RollingGate)
 
 
 def _wrote(recorder: Recorder) -> dict[str, Any]:
@@ -110,8 +113,15 @@ class Summary:
 def select_steps(plan: Plan, only: Iterable[str] = (), skip: Iterable[str] = ()) -> set[str]:
     """The ids of the steps to run for ``--only KIND,..`` / ``--skip KIND,..``."""
     only_set, skip_set = set(only), set(skip)
-    return {
+    chosen = {
         s.id for s in plan.steps if (not only_set or s.kind in only_set) and s.kind not in skip_set
+    }
+    # a node started is waited for: its wait hands a rolling restart on (wizard/rolling.py)
+    kinds = {s.id: s.kind for s in plan.steps}
+    return chosen | {
+        s.id
+        for s in plan.steps
+        if s.kind == "wait" and any(kinds.get(d) == "start" and d in chosen for d in s.depends_on)
     }
 
 
@@ -135,6 +145,7 @@ class Executor:
         self.parallelism = max(1, parallelism)
         self.on_event = on_event or (lambda e: None)
         self._cancel = threading.Event()
+        self._started: set[str] = set()
 
     def cancel(self) -> None:
         """Finish the steps under way, start no new one."""
@@ -147,6 +158,7 @@ class Executor:
         done: set[str] = set()
         failed: set[str] = set()
         pending = [s.id for s in self.plan.steps]
+        not_before: dict[str, float] = {}  # deferred steps (wizard.rolling.Deferred)
         running: dict[Future[StepState], Step] = {}
         busy_hosts: set[str] = set()
         summary = Summary()
@@ -175,13 +187,19 @@ class Executor:
                         continue
                     if step.host in busy_hosts:
                         continue
+                    if not_before.get(sid, 0.0) > time.monotonic():
+                        continue
                     pending.remove(sid)
+                    not_before.pop(sid, None)
                     busy_hosts.add(step.host)
                     running[pool.submit(self._run_step, step)] = step
                     progressed = True
                 if self._cancel.is_set() and not running:
                     break
                 if not running:
+                    if not_before and pending and not progressed:
+                        self._cancel.wait(max(0.0, min(not_before.values()) - time.monotonic()))
+                        continue
                     if pending and not progressed:
                         raise WizardError(
                             "the plan has a dependency cycle or unknown dependency: "
@@ -189,12 +207,20 @@ class Executor:
                             exit_code=EXIT_STEP_FAILED,
                         )
                     continue
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                timeout = None
+                if not_before:
+                    timeout = max(0.0, min(not_before.values()) - time.monotonic())
+                finished, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     step = running.pop(fut)
                     busy_hosts.discard(step.host)
                     try:
                         state = fut.result()
+                    except Deferred as later:
+                        not_before[step.id] = later.until
+                        pending.insert(0, step.id)
+                        pending.sort(key=order.__getitem__)
+                        continue
                     except WizardError as exc:
                         failed.add(step.id)
                         summary.failed += 1
@@ -212,8 +238,10 @@ class Executor:
     # one step ----------------------------------------------------------------
     def _run_step(self, step: Step) -> StepState:
         start = time.monotonic()
-        self._emit(step, "running")
-        self._journal("start", step)
+        if step.id not in self._started:  # a deferred step is not started twice
+            self._started.add(step.id)
+            self._emit(step, "running")
+            self._journal("start", step)
         handler = self.handlers.get(step.kind)
         recorder = Recorder()
         ctx = replace(
@@ -245,6 +273,8 @@ class Executor:
                     )
                 message = applied.message if applied and applied.message else "changed"
                 state, outcome = "changed", Outcome(True, message, before.diff, before.notes)
+        except Deferred:
+            raise  # run again later (the step made no change)
         except WizardError as exc:
             seconds = time.monotonic() - start
             self._journal(

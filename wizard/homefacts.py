@@ -10,7 +10,6 @@ here are pure and used by the planner.
 from __future__ import annotations
 
 import posixpath
-import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -51,7 +50,6 @@ class HomeFacts:
     home: str
     files: dict[str, bytes] = field(default_factory=dict)
     datasource_files: tuple[str, ...] = ()
-    running: bool = False  # the node of this home runs (a live, not zombie, pid)
 
     @property
     def present(self) -> bool:
@@ -166,19 +164,7 @@ def read_home(transport: Transport, host: str, home: str, extra: Iterable[str]) 
         st = transport.stat(path)
         if st.exists:
             facts.files[rel] = transport.read(path, st.size)
-    if facts.present:
-        facts.running = transport.run(_running(home), timeout=30).out.strip() == "running"
     return facts
-
-
-def _running(home: str) -> str:
-    """A shell test printing ``running`` when the home's node runs (wso2carbon.pid names a
-    live process that is not a zombie)."""
-    pid = shlex.quote(f"{home.rstrip('/')}/wso2carbon.pid")
-    return (
-        f'test -e {pid} && kill -0 "$(cat {pid})" 2>/dev/null '
-        f"&& ! grep -qs '^State:[[:space:]]*Z' \"/proc/$(cat {pid})/status\" && echo running"
-    )
 
 
 def gather(

@@ -136,15 +136,10 @@ class RunSteps(BuilderBase):
                 continue
             waits: list[str] = []
             group = self.nodes_of(g.roles)
-            rolling: list[str] = []  # the wait of the last running node restarted
             for n in group:
-                after = [*previous, *rolling]
-                wait = self.start_node(n, g.rows, g.members, after, first_group, g.restart)
-                waits.append(wait)
-                if self._runs(n["name"]):
-                    # a running deployment restarts one node at a time, each ready before
-                    # the next: the others keep serving
-                    rolling = [wait]
+                waits.append(
+                    self.start_node(n, g.rows, g.members, previous, first_group, g.restart)
+                )
             self.running.extend(n for n in group if n["clustered"])
             first_group = False
             self.waits.extend(waits)
@@ -155,22 +150,17 @@ class RunSteps(BuilderBase):
         self._settle_rolling()
 
     def _settle_rolling(self) -> None:
-        """In a rolling restart behind the load balancer, a node's wait holds for NGINX's
-        fail_timeout after the node is ready, before the next running node goes down: NGINX
-        sends nothing to a server that failed during that time, and with the next node
-        down too it would have no live upstream (502)."""
+        """Behind the load balancer, a rolling restart (wizard/rolling.py) lets the next
+        running node go down only once NGINX tries the restarted one again: a server that
+        failed is left alone for its upstream's fail_timeout, and with the next node down
+        too NGINX would have no live upstream (502). Static: the plan does not depend on
+        which nodes run now."""
         if self.lb_step is None:
             return
-        rolling = [s for s in self.steps if s.kind == "wait" and "log" in s.inputs
-                   and self._runs(s.host)]  # fmt: skip
-        for s in rolling[:-1]:
-            s.inputs["settle"] = LB_FAIL_TIMEOUT + 1
-            s.fingerprint = fingerprint(s.kind, s.host, s.inputs)
-
-    def _runs(self, node: str) -> bool:
-        """The node runs now (read before planning; offline: not known, False)."""
-        home = self.facts.homes.get(node) if self.facts is not None else None
-        return bool(home and home.running)
+        for s in self.steps:
+            if s.kind == "wait" and "log" in s.inputs:
+                s.inputs["settle"] = LB_FAIL_TIMEOUT + 1
+                s.fingerprint = fingerprint(s.kind, s.host, s.inputs)
 
     def start_node(
         self,

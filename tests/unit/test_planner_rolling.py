@@ -1,6 +1,7 @@
-"""A running deployment restarts one node at a time: within a start group, a node that
-runs now waits for the one restarted before it to be ready (the others keep serving);
-nodes that do not run yet start side by side."""
+"""The plan of a deployment does not depend on which of its nodes run now (a plan made
+before a start and after it are the same, so a resumed session or an exported project
+stays valid); behind a load balancer every node's wait carries the ``settle`` a rolling
+restart needs (wizard/rolling.py), past NGINX's fail_timeout on the upstream servers."""
 
 from __future__ import annotations
 
@@ -10,45 +11,41 @@ import yaml
 
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
-from wizard.homefacts import Facts, HomeFacts
 from wizard.planner import plan
+from wizard.planner_run import LB_FAIL_TIMEOUT
 
 
-def _answers(apims: int):  # type: ignore[no-untyped-def]
-    data = yaml.safe_load(example_yaml("ob-km-ha"))
-    first = next(n for n in data["nodes"] if n["role"] == "apim")
-    for i in range(2, apims + 1):
-        data["nodes"].append(
-            {**copy.deepcopy(first), "name": f"apim{i}", "address": f"192.0.2.{60 + i}"}
-        )
+def _answers(pattern_id: str, apims: int = 1):  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(example_yaml(pattern_id))
+    if apims > 1:
+        first = next(n for n in data["nodes"] if n["role"] == "apim")
+        for i in range(2, apims + 1):
+            data["nodes"].append(
+                {**copy.deepcopy(first), "name": f"apim{i}", "address": f"192.0.2.{60 + i}"}
+            )
     return parse_answers(yaml.safe_dump(data))
 
 
-def _facts(answers, running: bool) -> Facts:  # type: ignore[no-untyped-def]
-    homes = {}
-    for n in answers.nodes:
-        home = HomeFacts(n.name, n.home or answers.product.home, running=running)
-        home.files["repository/conf/carbon.xml"] = (
-            b'<Server xmlns="http://wso2.org/projects/carbon/carbon.xml"><Name>WSO2 API '
-            b"Manager</Name><Version>2.6.0</Version></Server>"
-        )
-        homes[n.name] = home
-    return Facts(homes)
+def test_nodes_of_a_group_start_side_by_side() -> None:
+    answers, pattern = _answers("ob-km-ha", apims=3)
+    p = plan(answers, pattern)
+    starts = [s for s in p.steps if s.kind == "start" and s.host.startswith("apim")]
+    assert len(starts) == 3
+    waits = {f"{s.host}:wait" for s in starts}
+    assert all(not waits & set(s.depends_on) for s in starts)
 
 
-def test_running_nodes_of_a_group_restart_one_after_another() -> None:
-    answers, pattern = _answers(3)
-    p = plan(answers, pattern, _facts(answers, running=True))
-    starts = {s.host: s for s in p.steps if s.kind == "start" and s.host.startswith("apim")}
-    assert set(starts) == {"apim", "apim2", "apim3"}
-    assert "apim:wait" in starts["apim2"].depends_on
-    assert "apim2:wait" in starts["apim3"].depends_on
+def test_waits_behind_the_lb_settle_past_its_fail_timeout() -> None:
+    answers, pattern = _answers("apim-active-passive")
+    p = plan(answers, pattern)
+    (lb,) = [s for s in p.steps if s.kind == "load_balancer"]
+    assert lb.inputs["fail_timeout"] == LB_FAIL_TIMEOUT
+    node_waits = [s for s in p.steps if s.kind == "wait" and "log" in s.inputs]
+    assert node_waits and all(s.inputs["settle"] > LB_FAIL_TIMEOUT for s in node_waits)
 
 
-def test_nodes_not_running_yet_start_side_by_side() -> None:
-    answers, pattern = _answers(3)
-    for facts in (_facts(answers, running=False), None):
-        p = plan(answers, pattern, facts)
-        starts = [s for s in p.steps if s.kind == "start" and s.host.startswith("apim")]
-        waits = {f"{s.host}:wait" for s in starts}
-        assert all(not waits & set(s.depends_on) for s in starts)
+def test_without_a_load_balancer_nothing_settles() -> None:
+    answers, pattern = _answers("apim-all-in-one")
+    p = plan(answers, pattern)
+    assert not [s for s in p.steps if s.kind == "load_balancer"]
+    assert all("settle" not in s.inputs for s in p.steps if s.kind == "wait")

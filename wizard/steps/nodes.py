@@ -122,13 +122,21 @@ class StartHandler:
         return Outcome(False, "not running: would start")
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
-        inputs = step.inputs
         running, _ = _state(step, ctx)
+        if running:  # a restart: one running node at a time (wizard/rolling.py)
+            ctx.rolling.take(step.host)
+        try:
+            return self._start(step, ctx, "restart" if running else "start")
+        except BaseException:
+            ctx.rolling.broken(step.host)
+            raise
+
+    def _start(self, step: Step, ctx: RunContext, action: str) -> Outcome:
+        inputs = step.inputs
         log = f"{inputs['home'].rstrip('/')}/repository/logs/wso2carbon.log"
         ctx.resources.setdefault("start_marks", {})[step.host] = _log_size(step, ctx, log)
         # never --optimize: the profile step optimised the home once, before its edits
         args = [a for a in inputs.get("args", []) if a != "--optimize"]
-        action = "restart" if running else "start"
         env = {"JAVA_HOME": inputs["java_home"]} if inputs.get("java_home") else None
         if inputs.get("jvm_opts"):
             env = {**(env or {}), "JAVA_OPTS": " ".join(inputs["jvm_opts"])}
@@ -327,9 +335,25 @@ class WaitHandler:
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         ok, why, _ = self._ready(step, ctx)
+        if ok:
+            self._back(step, ctx)
         return Outcome(ok, why)
 
+    def _back(self, step: Step, ctx: RunContext) -> None:
+        """The node is ready: a rolling restart may go on with the next node once the
+        load balancer takes this one back (its upstreams' fail_timeout, ``settle``)."""
+        ctx.rolling.give_back(step.host, float(step.inputs.get("settle") or 0))
+
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
+        try:
+            outcome = self._wait(step, ctx)
+        except BaseException:
+            ctx.rolling.broken(step.host)  # it keeps the gate: no other node goes down
+            raise
+        self._back(step, ctx)
+        return outcome
+
+    def _wait(self, step: Step, ctx: RunContext) -> Outcome:
         deadline = float(ctx.resources.get("wait_timeout") or step.inputs.get("timeout") or 600)
         state: dict[str, Any] = {"why": ""}
 
@@ -359,14 +383,7 @@ class WaitHandler:
                     "need a longer start timeout)",
                     exit_code=EXIT_STEP_FAILED,
                 ) from None
-        ready = time.monotonic() - start
-        settle = float(step.inputs.get("settle") or 0)
-        if settle:
-            # a rolling restart behind NGINX: it tries a failed server again only after the
-            # upstream's fail_timeout; until then the next node must not go down
-            time.sleep(settle)
-            return Outcome(True, f"ready in {ready:.1f}s, then {settle:.0f}s for the LB")
-        return Outcome(True, f"ready in {ready:.1f}s")
+        return Outcome(True, f"ready in {time.monotonic() - start:.1f}s")
 
     def _tail(self, step: Step, ctx: RunContext) -> str:
         if "log" not in step.inputs:

@@ -39,8 +39,8 @@ from typing import Any
 import yaml
 
 from wizard.answers import parse_answers
-from wizard.labanswers import answers_dict
-from wizard.planner import plan as make_plan
+from wizard.lab.answers import answers_dict
+from wizard.planning.build import plan as make_plan
 from wizard.wait import poll
 
 TARGET = 0.15

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from wizard.connectors.mysql import MySQL  # noqa: E402
-from wizard.dbscripts import apply_script, load_script  # noqa: E402
+from wizard.db.scripts import apply_script, load_script  # noqa: E402
 from wizard.secrets import Secret  # noqa: E402
 
 STOCK = REPO / ".." / "shared" / "wso2-conf" / "apim-2.6.0" / "dbscripts"

@@ -42,8 +42,8 @@ from benchmarks import labhomes  # noqa: E402
 from benchmarks.measure import Row, Run, median, run_child  # noqa: E402
 from benchmarks.widen import widen  # noqa: E402
 from wizard.answers import parse_answers  # noqa: E402
-from wizard.labanswers import answers_dict, lab_nodes  # noqa: E402
-from wizard.planner import plan as make_plan  # noqa: E402
+from wizard.lab.answers import answers_dict, lab_nodes  # noqa: E402
+from wizard.planning.build import plan as make_plan  # noqa: E402
 
 PATTERN = "ob-apim-cluster"
 WIDE_ROLE = "node2"

@@ -19,7 +19,7 @@ from wizard.answers.model import Answers
 from wizard.answers.rules import check
 from wizard.catalog import load_pattern
 from wizard.catalog.model import CountRange
-from wizard.planner import plan
+from wizard.planning.build import plan
 
 PATTERN = "apim-distributed"
 NODES = 50

@@ -271,8 +271,8 @@ def _storm(meter: LoopMeter, tmp: Path) -> None:
     from screens.jobs import validated
     from screens.run import RunScreen
     from wizard.executor import Event
-    from wizard.planner import plan as make_plan
-    from wizard.questions import new_draft
+    from wizard.planning.build import plan as make_plan
+    from wizard.questions.draft import new_draft
     from wizard.session import SessionStore
 
     draft = new_draft("apim-distributed")
@@ -314,7 +314,7 @@ def run(
 ) -> list[Row]:
     from wizard.catalog import pattern_ids
     from wizard.lab import labctl
-    from wizard.labanswers import answers_for_lab
+    from wizard.lab.answers import answers_for_lab
 
     patterns = patterns or list(pattern_ids())
     tmp = Path(tempfile.mkdtemp(prefix="cw-bench-ui-"))

@@ -30,8 +30,8 @@ from screens.welcome import WelcomeScreen
 from wizard.errors import EXIT_INTERRUPTED, WizardError
 from wizard.flow import HostKeyStatus
 from wizard.plan import Plan, Step
-from wizard.questions import FORM_PAGES, SCREENS, Draft, draft_from_yaml, new_draft
-from wizard.questions_model import secret_label
+from wizard.questions.draft import FORM_PAGES, SCREENS, Draft, draft_from_yaml, new_draft
+from wizard.questions.model import secret_label
 from wizard.secrets import redact
 from wizard.session import Session, SessionStore, sessions_root
 

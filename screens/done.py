@@ -8,8 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from screens.runmodel import replay_lines, urls
-from wizard.questions import Draft
+from wizard.flow.runmodel import replay_lines, urls
+from wizard.questions.draft import Draft
 from wizard.session import Session
 
 

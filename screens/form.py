@@ -1,5 +1,5 @@
 """One page of questions (product, database, hosts, certificates, advanced), built from
-``wizard.questions``. Fields validate as you type with the answers model's messages;
+``wizard.questions.draft``. Fields validate as you type with the answers model's messages;
 every change is saved to the session. On the hosts page of a pattern with a role of
 several nodes, ctrl+o adds a node to a role and ctrl+r removes the focused node."""
 
@@ -17,8 +17,8 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from screens import jobs
 from screens.host import wizard_of
 from wizard.errors import WizardError
-from wizard.questions import Draft, Question, looks_like_reference
-from wizard.questions_nodes import counts, ranged_roles
+from wizard.questions.draft import Draft, Question, looks_like_reference
+from wizard.questions.nodes import counts, ranged_roles
 from wizard.secrets import redact
 
 CHUNK = 6  # fields mounted per UI loop step (long pages come in parts)

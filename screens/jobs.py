@@ -24,7 +24,7 @@ from wizard.flow import (
     failure,
 )
 from wizard.plan import Step
-from wizard.questions import Draft
+from wizard.questions.draft import Draft
 from wizard.session import Session
 
 __all__ = [

@@ -17,8 +17,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.labinfo import lab_status
 from wizard.catalog import load_pattern, pattern_ids
+from wizard.lab.info import lab_status
 from wizard.topology import describe_roles, picture
 
 

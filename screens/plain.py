@@ -1,5 +1,5 @@
 """``carbon-wizard --plain``: the same questions as the Textual wizard, from the same
-definitions (``wizard.questions``), asked line by line with questionary; then the same
+definitions (``wizard.questions.draft``), asked line by line with questionary; then the same
 review and run (``screens.jobs``) with a rich progress display."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from typing import Any
 import questionary
 
 from screens import jobs
-from screens.labinfo import lab_status, summary
 from screens.plainrun import run_with_progress
-from screens.runmodel import replay_lines, urls
 from wizard.catalog import load_pattern, pattern_ids
 from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, WizardError
 from wizard.flow import HostKeyStatus, unknown_keys_text
-from wizard.questions import FORM_PAGES, Draft, Page, Question, draft_from_yaml, new_draft
-from wizard.questions_nodes import counts, ranged_roles
+from wizard.flow.runmodel import replay_lines, urls
+from wizard.lab.info import lab_status, summary
+from wizard.questions.draft import FORM_PAGES, Draft, Page, Question, draft_from_yaml, new_draft
+from wizard.questions.nodes import counts, ranged_roles
 from wizard.secrets import redact
 from wizard.session import Session, SessionStore, sessions_root
 from wizard.topology import describe_roles, picture

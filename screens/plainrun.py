@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from screens import jobs
-from screens.runmodel import RunModel
 from wizard.flow import Event, Flow, Summary
+from wizard.flow.runmodel import RunModel
 from wizard.plan import Plan
-from wizard.questions import Draft
+from wizard.questions.draft import Draft
 from wizard.session import Session
 
 

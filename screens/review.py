@@ -14,7 +14,7 @@ from screens import jobs
 from screens.host import wizard_of
 from wizard.errors import WizardError
 from wizard.plan import Plan
-from wizard.questions import Draft
+from wizard.questions.draft import Draft
 from wizard.secrets import redact
 from wizard.session import Session
 

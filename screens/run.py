@@ -14,11 +14,11 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 from screens import jobs
 from screens.host import wizard_of
-from screens.runmodel import RunModel
 from wizard.errors import WizardError
 from wizard.flow import Event, Flow
+from wizard.flow.runmodel import RunModel
 from wizard.plan import Plan
-from wizard.questions import Draft
+from wizard.questions.draft import Draft
 from wizard.secrets import redact
 from wizard.session import Session
 

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.host import wizard_of
-from screens.labinfo import lab_status, summary
+from wizard.lab.info import lab_status, summary
 from wizard.session import SessionMeta
 
 RESUMABLE = ("new", "planned", "interrupted", "failed", "running")

@@ -54,7 +54,7 @@ _DB_PREFIXES = itertools.count(1)
 def _own_answers(lab: dict[str, Any], prefix: str) -> None:
     """Rewrite the lab's answers files (what the wizard prefills from) with databases
     named ``<prefix><name>``: a test's databases are its own."""
-    from wizard.labanswers import answers_for_lab
+    from wizard.lab.answers import answers_for_lab
 
     for pattern, path in lab["answers"].items():
         Path(path).write_text(answers_for_lab(lab, pattern, db_prefix=prefix))

@@ -25,10 +25,10 @@ from wizard.connectors.mysql_checks import ServerInfo
 from wizard.connectors.pool import ConnectionCache, open_transport
 from wizard.errors import EXIT_STEP_FAILED, WizardError, bad_input
 from wizard.executor import Event, Executor, RunContext, Summary
-from wizard.homefacts import Facts, gather
 from wizard.plan import Plan, Step
-from wizard.planner import plan as make_plan
-from wizard.planner import survey_files
+from wizard.planning.build import plan as make_plan
+from wizard.planning.build import survey_files
+from wizard.planning.homefacts import Facts, gather
 from wizard.secretrefs import paths as token_paths
 from wizard.secrets import Prompter, Secret, resolve
 from wizard.session import Session

@@ -38,7 +38,7 @@ from wizard.connectors.local import LocalTransport
 from wizard.errors import EXIT_BAD_INPUT, EXIT_STEP_FAILED, WizardError
 from wizard.executor import Executor, RunContext
 from wizard.plan import Plan, Step
-from wizard.planner import plan as make_plan
+from wizard.planning.build import plan as make_plan
 from wizard.steps.files import FileEditHandler
 
 REPO = Path(__file__).resolve().parents[2]

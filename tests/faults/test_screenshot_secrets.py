@@ -32,7 +32,7 @@ from screens.patterns import PatternScreen
 from screens.review import ReviewScreen
 from screens.run import RunScreen
 from wizard.catalog import pattern_ids
-from wizard.labanswers import STOCK_TRUSTSTORE_PASSWORD
+from wizard.lab.answers import STOCK_TRUSTSTORE_PASSWORD
 
 pytestmark = pytest.mark.lab
 PATTERN = "apim-active-passive"

@@ -21,7 +21,7 @@ import yaml
 from wizard.answers import AnswersError, parse_answers
 from wizard.answers.example import example_yaml
 from wizard.connectors.mysql import check_host_pattern, check_name, quote_ident
-from wizard.dbscripts import DatabaseSpec
+from wizard.db.scripts import DatabaseSpec
 from wizard.errors import EXIT_BAD_INPUT, WizardError
 
 EXAMPLE = yaml.safe_load(example_yaml("apim-all-in-one"))

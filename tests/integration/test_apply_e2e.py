@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from wizard.labanswers import answers_for_lab, lab_names, lab_nodes
+from wizard.lab.answers import answers_for_lab, lab_names, lab_nodes
 from wizard.steps.nodes import http_status
 
 pytestmark = pytest.mark.lab

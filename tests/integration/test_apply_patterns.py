@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from wizard.catalog import load_pattern
-from wizard.labanswers import answers_for_lab, lab_nodes, maps_db_alias
+from wizard.lab.answers import answers_for_lab, lab_nodes, maps_db_alias
 from wizard.steps.nodes import http_get
 
 pytestmark = pytest.mark.lab

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from wizard.catalog import load_pattern
-from wizard.labanswers import answers_for_lab, lab_nodes
+from wizard.lab.answers import answers_for_lab, lab_nodes
 
 pytestmark = pytest.mark.lab
 

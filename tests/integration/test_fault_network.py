@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from wizard.labanswers import answers_for_lab
+from wizard.lab.answers import answers_for_lab
 from wizard.wait import poll
 
 pytestmark = pytest.mark.lab

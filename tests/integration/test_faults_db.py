@@ -19,9 +19,9 @@ from typing import Any
 import pymysql
 import pytest
 
-from wizard import dbstate
 from wizard.connectors.mysql import MySQL
-from wizard.dbscripts import DatabaseSpec, apply_script, check_script, load_script, set_up_database
+from wizard.db import state as dbstate
+from wizard.db.scripts import DatabaseSpec, apply_script, check_script, load_script, set_up_database
 from wizard.errors import EXIT_BAD_INPUT, EXIT_STEP_FAILED, WizardError
 from wizard.secrets import Secret
 

@@ -26,7 +26,7 @@ import pymysql
 import pytest
 import yaml
 
-from wizard.labanswers import answers_dict, lab_nodes
+from wizard.lab.answers import answers_dict, lab_nodes
 
 pytestmark = pytest.mark.lab
 

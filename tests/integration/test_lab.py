@@ -17,6 +17,7 @@ from typing import Any
 import paramiko
 import pymysql
 import pytest
+import yaml
 from lxml import etree
 
 from wizard.lab import labctl, procs, users
@@ -305,8 +306,6 @@ def test_up_again_reuses_repairs_and_down_leaves_nothing(
 
 
 def test_answers_files_point_at_this_lab(lab) -> None:
-    pytest.importorskip("wizard.labanswers")
-    yaml = pytest.importorskip("yaml")
     assert lab["answers"], "the catalog is installed, so the lab writes answers"
     for pattern, path in lab["answers"].items():
         answers = yaml.safe_load(Path(path).read_text())

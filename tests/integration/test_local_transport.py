@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from wizard.lab.answers import answers_dict
 from wizard.lab.pack import install_pack
-from wizard.labanswers import answers_dict
 
 pytestmark = pytest.mark.lab
 

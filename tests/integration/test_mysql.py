@@ -12,10 +12,10 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from wizard import dbstate
 from wizard.connectors.local import LocalTransport
 from wizard.connectors.mysql import Change, MySQL, check_reachable
-from wizard.dbscripts import DatabaseSpec, apply_script, load_script, set_up_database
+from wizard.db import state as dbstate
+from wizard.db.scripts import DatabaseSpec, apply_script, load_script, set_up_database
 from wizard.errors import WizardError
 from wizard.secrets import Secret
 

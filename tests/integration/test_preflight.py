@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from wizard.connectors.mysql import MySQL
-from wizard.labanswers import answers_dict, lab_nodes
+from wizard.lab.answers import answers_dict, lab_nodes
 from wizard.secrets import Secret
 
 pytestmark = pytest.mark.lab

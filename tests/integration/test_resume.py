@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from wizard.labanswers import answers_dict, lab_nodes
+from wizard.lab.answers import answers_dict, lab_nodes
 
 pytestmark = pytest.mark.lab
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from wizard.connectors.mysql import MySQL
-from wizard.labanswers import answers_dict, lab_nodes
+from wizard.lab.answers import answers_dict, lab_nodes
 from wizard.secrets import Secret
 
 pytestmark = pytest.mark.lab
@@ -162,8 +162,15 @@ def test_a_new_keystore_and_trust_store_are_rolled_back_too(rblab: dict[str, Any
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr
     assert rig.files() != before
     import json as _j
+
     jr = next(rig.sessions.glob("*/journal.jsonl"))
-    Path("/tmp/jdebug.txt").write_text("\n".join(str((e["step"], e["event"], e.get("extra"))) for e in map(_j.loads, jr.read_text().splitlines()) if e.get("extra")))
+    Path("/tmp/jdebug.txt").write_text(
+        "\n".join(
+            str((e["step"], e["event"], e.get("extra")))
+            for e in map(_j.loads, jr.read_text().splitlines())
+            if e.get("extra")
+        )
+    )
     back = rig.run("rollback", "--yes", "--drop-databases")
     Path("/tmp/jdebug2.txt").write_text(back.stdout)
     assert back.returncode == 0, back.stdout[-3000:] + back.stderr

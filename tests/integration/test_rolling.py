@@ -19,7 +19,7 @@ from lxml import etree
 
 from wizard.connectors.mysql import MySQL
 from wizard.errors import WizardError
-from wizard.labanswers import answers_dict, lab_nodes
+from wizard.lab.answers import answers_dict, lab_nodes
 from wizard.secrets import Secret
 from wizard.steps.nodes import http_status
 

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from wizard import securevault as sv
-from wizard.labanswers import answers_dict, lab_nodes
+from wizard.lab.answers import answers_dict, lab_nodes
 
 pytestmark = pytest.mark.lab
 

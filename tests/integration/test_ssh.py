@@ -30,7 +30,8 @@ from wizard.connectors.hostkeys import (
     scan_one,
 )
 from wizard.connectors.local import LocalTransport
-from wizard.connectors.pool import ConnectionCache, open_transport, run_per_host
+from wizard.connectors.parallel import run_per_host
+from wizard.connectors.pool import ConnectionCache, open_transport
 from wizard.connectors.ssh import SshTransport
 from wizard.errors import WizardError
 from wizard.wait import poll

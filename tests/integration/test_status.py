@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from wizard.labanswers import answers_for_lab, lab_nodes
+from wizard.lab.answers import answers_for_lab, lab_nodes
 from wizard.wait import poll
 
 pytestmark = pytest.mark.lab

@@ -34,7 +34,7 @@ from wizard.errors import WizardError
 from wizard.executor import Executor, RunContext
 from wizard.lab import pack
 from wizard.plan import Plan, Step
-from wizard.planner import plan
+from wizard.planning.build import plan
 from wizard.steps import lb as lb_steps
 from wizard.steps import tls
 from wizard.wait import poll
@@ -106,7 +106,9 @@ def set_security_passwords(t: Transport, home: str) -> None:
     # ...and the HTTPS connector opens the key store with its own keystorePass (C5.5)
     cat = f"{home}/repository/conf/tomcat/catalina-server.xml"
     text = t.read(cat).decode()
-    t.write_atomic(cat, text.replace('keystorePass="wso2carbon"', f'keystorePass="{KS_PW}"').encode())
+    t.write_atomic(
+        cat, text.replace('keystorePass="wso2carbon"', f'keystorePass="{KS_PW}"').encode()
+    )
 
 
 def retarget(inputs: dict[str, Any], nodes: dict[str, tuple[str, int]]) -> dict[str, Any]:
@@ -357,7 +359,8 @@ def test_keystores_trust_and_lb_through_real_nginx(
                 tail = ctx.transport("lb").read(err).decode(errors="replace")[-1500:]
                 logs = "".join(
                     f"\nnode{i} log:\n"
-                    + ctx.transport(f"n{i}").read(f"{home}/repository/logs/wso2carbon.log")
+                    + ctx.transport(f"n{i}")
+                    .read(f"{home}/repository/logs/wso2carbon.log")
                     .decode(errors="replace")[-800:]
                     for i, home in enumerate(s["homes"])
                 )

@@ -18,7 +18,7 @@ from screens.patterns import PatternScreen
 from screens.review import ReviewScreen
 from screens.run import Panel, RunScreen
 from wizard.catalog import pattern_ids
-from wizard.labanswers import lab_nodes
+from wizard.lab.answers import lab_nodes
 from wizard.steps.nodes import http_status
 
 pytestmark = pytest.mark.lab

@@ -13,7 +13,7 @@ import pexpect
 import pytest
 
 from wizard.catalog import pattern_ids
-from wizard.questions import new_draft
+from wizard.questions.draft import new_draft
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ import yaml
 
 from wizard.answers import parse_answers
 from wizard.catalog import pattern_ids
-from wizard.questions import new_draft
+from wizard.questions.draft import new_draft
 
 ROOT = Path(__file__).resolve().parents[2]
 PATTERN = "ob-km-ha"

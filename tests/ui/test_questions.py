@@ -1,4 +1,4 @@
-"""The question definitions both front ends use (wizard/questions.py): pure, fast."""
+"""The question definitions both front ends use (wizard/questions/draft.py): pure, fast."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import yaml
 
 from wizard.catalog import load_pattern, pattern_ids
 from wizard.errors import WizardError
-from wizard.questions import FORM_PAGES, draft_from_yaml, get_path, new_draft
+from wizard.questions.draft import FORM_PAGES, draft_from_yaml, get_path, new_draft
 from wizard.secrets import redact
 
 

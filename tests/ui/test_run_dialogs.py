@@ -240,6 +240,9 @@ async def test_resume_asks_before_overwriting_drift(ui_lab, tmp_path: Path, sett
         await _review(again, pilot, until)
         await pilot.press("ctrl+n")
         await until(pilot, lambda: isinstance(again.screen, DriftScreen), 120, "the question")
+        # the screen writes the files on mount, after it became the current screen
+        await until(pilot, lambda: again.screen.query_one("#drift-files", Log).lines, 30,
+                    "the drifted files listed")  # fmt: skip
         shown = "\n".join(again.screen.query_one("#drift-files", Log).lines)
         assert str(path) in shown and "@@" in shown, shown  # the file and its diff
         admin = Path(lab["dir"], "secrets", "carbon-admin.password").read_text().strip()

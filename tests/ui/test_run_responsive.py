@@ -12,8 +12,8 @@ from screens.app import WizardApp
 from screens.jobs import validated
 from screens.run import Panel, RunScreen
 from wizard.executor import Event
-from wizard.planner import plan as make_plan
-from wizard.questions import new_draft
+from wizard.planning.build import plan as make_plan
+from wizard.questions.draft import new_draft
 from wizard.session import SessionStore
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from screens import runmodel
 from screens.app import WizardApp
 from screens.drift import DriftScreen
 from screens.jobs import Drift, validated
@@ -21,8 +20,9 @@ from screens.keepwaiting import KeepWaitingScreen
 from screens.review import ReviewScreen
 from screens.run import RunScreen
 from wizard.executor import Event
-from wizard.planner import plan as make_plan
-from wizard.questions import new_draft
+from wizard.flow import runmodel
+from wizard.planning.build import plan as make_plan
+from wizard.questions.draft import new_draft
 from wizard.session import Session, SessionMeta
 
 SIZES = [(80, 24), (120, 40)]

@@ -13,7 +13,7 @@ from screens.app import WizardApp
 from screens.done import DoneScreen
 from screens.hostkeys import HostKeysScreen
 from wizard.connectors.hostkeys import UNKNOWN, HostKeyStatus
-from wizard.questions import new_draft
+from wizard.questions.draft import new_draft
 from wizard.session import Session, SessionMeta
 
 SIZES = [(80, 24), (120, 40)]

@@ -14,7 +14,7 @@ from screens.status import StatusScreen
 from screens.welcome import WelcomeScreen
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
-from wizard.planner import plan
+from wizard.planning.build import plan
 from wizard.session import SessionStore
 
 

@@ -16,8 +16,8 @@ from wizard.ansible_export.project import role_group
 from wizard.answers import parse_answers
 from wizard.catalog import all_patterns, load_pattern
 from wizard.cli import main
-from wizard.labanswers import answers_dict
-from wizard.planner import plan as make_plan
+from wizard.lab.answers import answers_dict
+from wizard.planning.build import plan as make_plan
 
 FAKE_LAB: dict[str, Any] = {
     "dir": "/tmp/cw-fake-lab",

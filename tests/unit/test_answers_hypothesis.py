@@ -15,7 +15,7 @@ from wizard.answers.example import example_yaml
 from wizard.answers.model import SECRET_FIELDS
 from wizard.catalog import load_pattern, pattern_ids
 from wizard.errors import EXIT_BAD_INPUT, WizardError
-from wizard.planner import plan
+from wizard.planning.build import plan
 from wizard.secrets import MASK
 
 EXAMPLES = {pid: yaml.safe_load(example_yaml(pid)) for pid in pattern_ids()}

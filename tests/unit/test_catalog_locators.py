@@ -34,8 +34,8 @@ from wizard.catalog import pattern_ids, values
 from wizard.edits import NSMAP, Edit, apply_edits
 from wizard.edits.apply import _one_by_one as one_by_one
 from wizard.edits.xmlfile import XmlDoc
-from wizard.planner import plan
-from wizard.planner_base import BuilderBase
+from wizard.planning.base import BuilderBase
+from wizard.planning.build import plan
 from wizard.secretrefs import substitute
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"

@@ -20,7 +20,7 @@ import yaml
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.catalog import load_pattern, pattern_ids
-from wizard.planner import plan
+from wizard.planning.build import plan
 
 CHECKLIST = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "CHECKLIST.md"
 

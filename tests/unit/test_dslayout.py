@@ -1,9 +1,9 @@
-"""Where each database lands (wizard/dslayout.py): by the references a home makes today,
+"""Where each database lands (wizard/planning/dslayout.py): by the references a home makes today,
 by the pattern's JNDI name in whatever datasource file holds it, by name, else new."""
 
 from __future__ import annotations
 
-from wizard.dslayout import MASTER, DataSource, Ref, Want, resolve
+from wizard.planning.dslayout import MASTER, DataSource, Ref, Want, resolve
 
 OB_FILE = "repository/conf/datasources/open-banking-datasources.xml"
 MYSQL = "jdbc:mysql://mysql:3306/{}?autoReconnect=true&useSSL=false"

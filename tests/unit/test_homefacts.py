@@ -1,4 +1,4 @@
-"""Reading a home before planning (wizard/homefacts.py) and what the planner makes of it:
+"""Reading a home before planning (wizard/planning/homefacts.py) and what the planner makes of it:
 the datasource files Carbon loads, references, and the product version (a home of
 another version stops the plan, nothing changed)."""
 
@@ -13,9 +13,9 @@ from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.connectors.local import LocalTransport
 from wizard.errors import WizardError
-from wizard.homefacts import Facts, read_home
-from wizard.planner import plan, survey_files
-from wizard.planner_layout import product_problem
+from wizard.planning.build import plan, survey_files
+from wizard.planning.homefacts import Facts, read_home
+from wizard.planning.layout import product_problem
 
 CARBON = """<?xml version="1.0" encoding="ISO-8859-1"?>
 <Server xmlns="http://wso2.org/projects/carbon/carbon.xml">

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wizard.cli_lab import summary
+from wizard.cli.lab import summary
 from wizard.errors import WizardError
 from wizard.lab import labfile
 

@@ -17,7 +17,7 @@ import yaml
 
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
-from wizard.planner import plan
+from wizard.planning.build import plan
 from wizard.steps.nodes import http_get
 
 NAME = "apim.cw-lab-probe.test"  # reserved TLD: resolves nowhere

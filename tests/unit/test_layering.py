@@ -62,8 +62,8 @@ SCREENS_FORBIDDEN = (
     "wizard.steps",
     "wizard.runner",
     "wizard.executor",
-    "wizard.planner",
-    "wizard.plan_online",
+    "wizard.planning.build",
+    "wizard.planning.online",
 )
 
 
@@ -85,3 +85,86 @@ def test_screens_reach_the_engine_only_through_the_flow() -> None:
             if any(module == f or module.startswith(f + ".") for f in SCREENS_FORBIDDEN):
                 offenders.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not offenders, "\n".join(offenders)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for root in ("wizard", "screens"):
+        for path in (ROOT / root).rglob("*.py"):
+            rel = path.relative_to(ROOT).with_suffix("")
+            if "pack" in rel.parts and "files" in rel.parts:
+                continue
+            out[".".join(rel.parts).removesuffix(".__init__")] = path
+    return out
+
+
+def _edges(modules: dict[str, Path]) -> dict[str, set[str]]:
+    """Every import of one of our modules by another, inside functions too (an import
+    moved into a function to dodge a cycle is still one), but not under TYPE_CHECKING."""
+
+    def ours(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    edges: dict[str, set[str]] = {m: set() for m in modules}
+    for mod, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = {
+            id(n)
+            for top in tree.body
+            if isinstance(top, ast.If) and "TYPE_CHECKING" in ast.unparse(top.test)
+            for n in ast.walk(top)
+        }
+        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parts, base] if base else parts)
+                names = [f"{base}.{a.name}" for a in node.names]
+            for name in names:
+                target = ours(name)
+                if target and target != mod and not mod.startswith(target + "."):
+                    edges[mod].add(target)
+    return edges
+
+
+def test_no_import_cycles() -> None:
+    modules = _modules()
+    edges = _edges(modules)
+    cycles = []
+    for start in sorted(modules):
+        for first in sorted(edges[start]):
+            seen, stack = set(), [(first, [start, first])]
+            while stack:
+                node, path = stack.pop()
+                if node == start:
+                    cycles.append(" -> ".join(path))
+                    break
+                if node in seen:
+                    continue
+                seen.add(node)
+                stack.extend((n, [*path, n]) for n in edges[node])
+    assert not cycles, "\n".join(cycles[:10])
+
+
+def test_no_optional_imports_of_our_own_modules() -> None:
+    """``try: import ... except ModuleNotFoundError`` could silently drop a command. (The
+    fake Carbon's files also run as the fake pack's bin/ scripts, next to each other.)"""
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _modules().values()
+        if not p.name.startswith("fakecarbon")
+        and any(
+            e in p.read_text(encoding="utf-8")
+            for e in ("except ModuleNotFoundError", "except ImportError")
+        )
+    ]
+    assert not offenders, offenders

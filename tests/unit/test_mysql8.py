@@ -14,8 +14,8 @@ from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.connectors.mysql_checks import ServerInfo, default_plugin_of
 from wizard.connectors.mysql_sha2 import matches, sha256_crypt
-from wizard.homefacts import Facts
-from wizard.planner import plan
+from wizard.planning.build import plan
+from wizard.planning.homefacts import Facts
 
 MYSQL8 = ServerInfo.parse("8.0.36", "MySQL Community Server - GPL")
 

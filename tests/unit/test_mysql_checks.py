@@ -14,7 +14,7 @@ from wizard.connectors.mysql_checks import (
     native_password_hash,
     parse_global_privileges,
 )
-from wizard.dbscripts import pick_variant
+from wizard.db.scripts import pick_variant
 from wizard.errors import WizardError
 from wizard.secrets import Secret
 

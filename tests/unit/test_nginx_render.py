@@ -20,7 +20,7 @@ from wizard.connectors import certs
 from wizard.connectors.local import LocalTransport
 from wizard.connectors.nginx import Nginx, render_conf
 from wizard.errors import WizardError
-from wizard.planner import plan
+from wizard.planning.build import plan
 
 LB_PATTERNS = ["apim-active-passive", "ob-apim-cluster", "ob-km-ha", "apim-distributed"]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)

@@ -760,7 +760,7 @@ def test_ob_flavour_is_laid_out_like_an_ob_pack(ob_home, home):
     conf = ob_home / "repository/conf/finance/open-banking.xml"
     assert ob_names(conf) == [OB_JNDI]  # exactly one live DataSource/Name (OBA-E09)
     assert "<!--DataSource>" in conf.read_text()
-    from wizard.sqlsplit import split_sql
+    from wizard.db.sqlsplit import split_sql
 
     script = (ob_home / OB_SCRIPT).read_text()
     created = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", script)
@@ -878,8 +878,8 @@ def lab_view(n_hosts: int) -> dict:
 @pytest.mark.parametrize("n_hosts", [1, 4])
 def test_the_lab_installs_every_home_any_pattern_uses(n_hosts):
     from wizard.catalog import pattern_ids
+    from wizard.lab.answers import lab_nodes
     from wizard.lab.build import lab_homes
-    from wizard.labanswers import lab_nodes
 
     view = lab_view(n_hosts)
     homes = lab_homes(view, lambda _msg: None)

@@ -12,7 +12,7 @@ from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.catalog import load_pattern, pattern_ids
 from wizard.plan import fingerprint
-from wizard.planner import plan
+from wizard.planning.build import plan
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 

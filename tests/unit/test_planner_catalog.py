@@ -10,7 +10,7 @@ from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.catalog import load_pattern, load_pattern_file, pattern_ids
 from wizard.errors import WizardError
-from wizard.planner import plan
+from wizard.planning.build import plan
 from wizard.secretrefs import paths, substitute, token
 
 MINIMAL = """\

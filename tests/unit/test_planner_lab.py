@@ -10,8 +10,8 @@ import yaml
 from wizard.answers import parse_answers
 from wizard.answers.ports import port_set
 from wizard.catalog import pattern_ids
-from wizard.labanswers import answers_for_lab, lab_nodes, lab_secret_files, secret_path
-from wizard.planner import plan
+from wizard.lab.answers import answers_for_lab, lab_nodes, lab_secret_files, secret_path
+from wizard.planning.build import plan
 
 
 def make_lab(n_hosts: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.plan import Plan
-from wizard.planner import plan
+from wizard.planning.build import plan
 
 IN_HOME = {"file_edit", "driver", "symlink", "truststore"}
 

@@ -11,8 +11,8 @@ import yaml
 
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
-from wizard.planner import plan
-from wizard.planner_run import LB_FAIL_TIMEOUT
+from wizard.planning.build import plan
+from wizard.planning.run import LB_FAIL_TIMEOUT
 
 
 def _answers(pattern_id: str, apims: int = 1):  # type: ignore[no-untyped-def]

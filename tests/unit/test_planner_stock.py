@@ -17,7 +17,7 @@ from wizard.answers.example import example_yaml
 from wizard.catalog import pattern_ids
 from wizard.edits import apply as edits_apply
 from wizard.edits import model as edits_model
-from wizard.planner import plan
+from wizard.planning.build import plan
 from wizard.secretrefs import substitute
 
 STOCK = Path(__file__).resolve().parents[2] / ".." / "shared" / "wso2-conf" / "apim-2.6.0"

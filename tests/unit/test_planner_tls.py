@@ -8,7 +8,7 @@ import yaml
 
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
-from wizard.planner import plan
+from wizard.planning.build import plan
 
 
 def _plan_with_lb(**lb: object):

@@ -7,8 +7,8 @@ import pytest
 from pydantic_core import PydanticUndefined
 
 from wizard.catalog import pattern_ids
-from wizard.questions import display, new_draft
-from wizard.questions_model import model_field, secret_label
+from wizard.questions.draft import display, new_draft
+from wizard.questions.model import model_field, secret_label
 
 # defaults the pattern gives, not the model (a role's offset, the pattern's cluster domain)
 PATTERN_DEFAULTS = (".offset", "cluster.domain")

@@ -10,8 +10,8 @@ from wizard.answers.ports import port_set
 from wizard.answers.rules import check
 from wizard.catalog import load_pattern, pattern_ids
 from wizard.errors import WizardError
-from wizard.questions import FORM_PAGES, SCREENS, new_draft
-from wizard.questions_nodes import add_node, unique_name
+from wizard.questions.draft import FORM_PAGES, SCREENS, new_draft
+from wizard.questions.nodes import add_node, unique_name
 from wizard.secrets import Secret
 
 RANGED = "ob-km-ha"  # role apim: 1 to 8 nodes

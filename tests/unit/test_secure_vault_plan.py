@@ -1,4 +1,4 @@
-"""Secure Vault in the answers, the catalog and the plan (wizard/vaultplan.py).
+"""Secure Vault in the answers, the catalog and the plan (wizard/planning/vault.py).
 
 With ``product.secure_vault``: every node of every pattern gets one ``vault`` step before
 its start, whose start writes ``password-tmp``; the catalog's edits put ``password`` and
@@ -22,11 +22,11 @@ from wizard.catalog import load_pattern, pattern_ids
 from wizard.edits import Edit, apply_edits
 from wizard.edits import model as edits_model
 from wizard.plan import STEP_KINDS, Plan
-from wizard.planner import plan as make_plan
-from wizard.questions_advanced import advanced_page
+from wizard.planning.build import plan as make_plan
+from wizard.planning.vault import ALIAS_ATTR
+from wizard.questions.advanced import advanced_page
 from wizard.secretrefs import has_token, substitute
 from wizard.steps import handlers
-from wizard.vaultplan import ALIAS_ATTR
 
 STOCK = Path(__file__).resolve().parents[2] / ".." / "shared" / "wso2-conf" / "apim-2.6.0"
 FAKE = {

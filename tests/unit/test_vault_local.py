@@ -23,11 +23,11 @@ from wizard.executor import RunContext
 from wizard.lab import pack
 from wizard.lab.localnode import LocalNodes, free_offset, java_home, set_text
 from wizard.plan import Plan, Step
-from wizard.planner import plan as make_plan
+from wizard.planning.build import plan as make_plan
+from wizard.planning.vault import ALIAS_ATTR
 from wizard.steps.files import FileEditHandler
 from wizard.steps.nodes import StartHandler
 from wizard.steps.vault import VaultHandler
-from wizard.vaultplan import ALIAS_ATTR
 
 SECRETS = {
     "keystore.password": pack.STOCK_PASSWORD,  # the lab's stock key stores

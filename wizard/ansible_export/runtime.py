@@ -21,10 +21,11 @@ from typing import Any
 from wizard.answers import Answers, parse_answers
 from wizard.catalog.model import Pattern
 from wizard.connectors.base import Transport
+from wizard.connectors.hostkeys import HostKeyStore
 from wizard.errors import EXIT_STEP_FAILED, WizardError
 from wizard.executor import Outcome, RunContext
-from wizard.homefacts import Facts, gather
 from wizard.plan import Plan, Step
+from wizard.planning.homefacts import Facts, gather
 from wizard.secretrefs import paths as token_paths
 from wizard.secrets import redact
 from wizard.session import sessions_root
@@ -89,12 +90,7 @@ def context(
         "start_marks": dict(start_marks or {}),
     }
     known = project.root / "known_hosts"
-    try:
-        from wizard.connectors.hostkeys import HostKeyStore
-
-        resources["hostkeys"] = HostKeyStore(known, user_file="~/.ssh/known_hosts")
-    except ImportError:  # pragma: no cover - part of the wizard
-        pass
+    resources["hostkeys"] = HostKeyStore(known, user_file="~/.ssh/known_hosts")
     if project.answers.product.java_home:
         resources["java_home"] = str(project.answers.product.java_home)
     timeout = os.environ.get("CW_START_TIMEOUT")
@@ -185,8 +181,8 @@ def verify(project: Project, ctx: RunContext, hosts: list[str]) -> tuple[list[st
     and compare with the exported plan, for the steps of those nodes and of the database
     and load balancer. Returns (notes, differences); no difference: the plan is the one
     the wizard would run against these homes now."""
-    from wizard.planner import plan as make_plan
-    from wizard.planner import survey_files
+    from wizard.planning.build import plan as make_plan
+    from wizard.planning.build import survey_files
 
     wanted = survey_files(project.answers, project.pattern)
     nodes = {n: wanted[n] for n in hosts if n in wanted}

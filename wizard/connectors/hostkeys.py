@@ -28,6 +28,7 @@ from pathlib import Path
 import paramiko
 
 from wizard.connectors.base import HostTarget
+from wizard.connectors.parallel import run_per_host
 from wizard.connectors.ssh_known_hosts import (
     KnownHostsEntry,
     KnownKey,
@@ -301,8 +302,6 @@ def scan_host_keys(
     parallelism: int = 16,
 ) -> list[HostKeyStatus]:
     """Fetch every SSH host's key in parallel and classify it; order follows ``hosts``."""
-    from wizard.connectors.pool import run_per_host
-
     ssh_hosts = [h for h in hosts if h.transport == "ssh"]
     results = run_per_host(
         ssh_hosts,

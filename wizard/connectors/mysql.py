@@ -17,7 +17,6 @@ from typing import Any, Literal, get_args
 
 import pymysql
 
-from wizard import dbstate
 from wizard.connectors.mysql_checks import (
     REQUIRED_PRIVILEGES,
     SHA2_PLUGINS,
@@ -34,6 +33,7 @@ from wizard.connectors.mysql_checks import (
     quote_ident,
 )
 from wizard.connectors.mysql_sha2 import matches as sha2_matches
+from wizard.db import state as dbstate
 from wizard.errors import WizardError, bad_input, step_failed
 from wizard.secrets import Secret, redact
 

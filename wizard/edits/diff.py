@@ -6,11 +6,14 @@ import difflib
 import json
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from wizard.edits.model import EditResult
 from wizard.edits.textops import escape_value
 from wizard.edits.xmlfile import escape_attr, escape_text
 from wizard.secrets import MASK, redact
+
+if TYPE_CHECKING:
+    from wizard.edits.model import EditResult
 
 
 def _decode(data: bytes) -> str:

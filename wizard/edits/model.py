@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.edits.diff import unified_diff
 from wizard.errors import bad_input
 from wizard.secrets import Secret
 
@@ -121,6 +122,4 @@ class EditResult:
         return [v for o in self.outcomes for v in o.masked if v]
 
     def diff(self, context: int = 3) -> str:
-        from wizard.edits.diff import unified_diff
-
         return unified_diff(self, context=context)

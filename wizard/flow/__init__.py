@@ -5,18 +5,18 @@ a step handler or the runner (tests/unit/test_layering.py)."""
 from wizard.connectors.hostkeys import HostKeyStatus
 from wizard.executor import Event, Summary
 from wizard.flow.checks import check_database, check_hosts
-from wizard.flow.run import (
+from wizard.flow.model import (
     REVIEW_KINDS,
     SESSION_WRITES,
     Drift,
     DriftDeclined,
-    Flow,
     Hooks,
     Prepared,
     Review,
     RunResult,
     failure,
 )
+from wizard.flow.run import Flow
 from wizard.flow.status import Status
 from wizard.runner import unknown_keys_text
 

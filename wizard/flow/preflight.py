@@ -24,13 +24,13 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wizard.connectors.pool import run_per_host
+from wizard.connectors.parallel import run_per_host
 from wizard.errors import EXIT_BAD_INPUT, Where, WizardError
 from wizard.plan import Plan
-from wizard.planner_layout import product_problem
+from wizard.planning.layout import product_problem
 
 if TYPE_CHECKING:
-    from wizard.flow.run import Prepared
+    from wizard.flow.model import Prepared
     from wizard.runner import Runner
 
 CHECKS = ("ssh", "db", "home", "version", "java", "ports", "disk", "db-reach")

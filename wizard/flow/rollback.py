@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wizard.executor import Event, Summary
-from wizard.flow.run import Drift, DriftDeclined, Prepared, RunResult
+from wizard.flow.model import Drift, DriftDeclined, Prepared, RunResult
 from wizard.journal import Entry
 from wizard.plan import Plan
 from wizard.steps.undo import DRIFTED

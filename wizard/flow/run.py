@@ -12,98 +12,34 @@ state) happens here, once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from wizard.answers import Answers, parse_answers
+from wizard.answers import parse_answers
 from wizard.catalog.model import Pattern
-from wizard.connectors.hostkeys import HostKeyStatus
-from wizard.errors import EXIT_STEP_FAILED, Where, WizardError
+from wizard.errors import EXIT_STEP_FAILED, WizardError
 from wizard.executor import Event, Executor, Summary, select_steps
+from wizard.flow.model import (
+    REVIEW_KINDS,
+    SESSION_WRITES,
+    Drift,
+    DriftDeclined,
+    EndState,
+    Hooks,
+    Prepared,
+    Review,
+    RunResult,
+)
 from wizard.flow.preflight import gate, run_checks
-from wizard.plan import Plan, Step
-from wizard.planner import plan as make_plan
+from wizard.flow.rollback import rollback
+from wizard.flow.status import Status, status
+from wizard.plan import Plan
+from wizard.planning.build import plan as make_plan
 from wizard.runner import Runner
-from wizard.secrets import Prompter, redact
+from wizard.secrets import redact
 from wizard.session import Session
 from wizard.steps.nodes import KEEP_WAITING
-
-if TYPE_CHECKING:
-    from wizard.flow.status import Status
-
-# Answers, plan and meta saved together (a front end's autosave, a review) are one group
-# at a time, so they always belong together; a single save is safe alone.
-SESSION_WRITES = threading.RLock()
-REVIEW_KINDS = ("file_edit", "hosts_entry")
-EndState = Literal["done", "failed", "interrupted", "declined", "checked"]
-
-
-@dataclass
-class Drift:
-    """A file the session wrote that changed on its host since (diff masked)."""
-
-    host: str
-    path: str
-    diff: str
-
-
-class DriftDeclined(WizardError):
-    """Files changed on the hosts since the session wrote them, and they are not to be
-    overwritten: nothing was written."""
-
-
-@dataclass
-class Hooks:
-    """How a front end takes part. ``None`` means: nobody to ask (headless)."""
-
-    confirm_keys: Callable[[list[HostKeyStatus]], bool] | None = None
-    confirm_drift: Callable[[list[Drift]], bool] | None = None
-    confirm_apply: Callable[[Plan, set[str]], bool] | None = None
-    keep_waiting: Callable[[Step, float, str], bool] | None = None
-    ask_secret: Prompter | None = None
-    on_event: Callable[[Event], None] | None = None
-    on_note: Callable[[str], None] | None = None
-
-
-@dataclass
-class Prepared:
-    answers: Answers
-    pattern: Pattern
-    plan: Plan  # the offline plan; the run re-plans against the homes
-
-
-@dataclass
-class Review:
-    plan: Plan
-    text: str
-    diffs: list[tuple[str, str, str]] = field(default_factory=list)  # host, step id, diff
-    notes: list[str] = field(default_factory=list)
-    summary: Summary | None = None
-
-
-@dataclass
-class RunResult:
-    summary: Summary
-    state: EndState
-    plan: Plan
-
-    def failure(self) -> WizardError | None:
-        """The first failed step as one error (None when nothing failed)."""
-        return failure(self.summary)
-
-
-def failure(summary: Summary) -> WizardError | None:
-    if not summary.failed:
-        return None
-    first = summary.errors[0] if summary.errors else None
-    return WizardError(
-        f"{summary.failed} step(s) failed" + (f": {first.what}" if first else ""),
-        first.where if first else Where(),
-        first.fix if first and first.fix else "fix the cause and resume",
-        EXIT_STEP_FAILED,
-    )
 
 
 def _handlers() -> dict[str, Any]:
@@ -236,14 +172,10 @@ class Flow:
 
     def status(self, prepared: Prepared) -> Status:
         """The health of the session's deployment now (see :mod:`wizard.flow.status`)."""
-        from wizard.flow.status import status
-
         return status(self, prepared)
 
     def rollback(self, prepared: Prepared, *, drop_databases: bool = False) -> RunResult:
         """Put back what the session changed (see :mod:`wizard.flow.rollback`)."""
-        from wizard.flow.rollback import rollback
-
         return rollback(self, prepared, drop_databases=drop_databases)
 
     def cancel(self) -> None:

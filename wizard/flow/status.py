@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wizard.connectors.mysql import MySQL, tls_mode
-from wizard.connectors.pool import run_per_host
+from wizard.connectors.parallel import run_per_host
 from wizard.errors import WizardError
 from wizard.executor import RunContext
+from wizard.flow.model import Prepared
 from wizard.plan import Plan, Step
 from wizard.secretrefs import has_token, substitute
 from wizard.secrets import Secret
@@ -24,7 +25,7 @@ from wizard.steps import nodelog
 from wizard.steps.nodes import _state, http_status
 
 if TYPE_CHECKING:
-    from wizard.flow.run import Flow, Prepared
+    from wizard.flow.run import Flow
 
 _JOINED = re.compile(r"Member joined \[([0-9a-fA-F-]+)\]")
 _LEFT = re.compile(r"Member left \[([0-9a-fA-F-]+)\]")
@@ -188,10 +189,8 @@ def status(flow: Flow, prepared: Prepared) -> Status:
     waits = [s for s in plan.steps if s.kind == "wait" and "log" in s.inputs]
     probes = [s for s in plan.steps if s.kind == "wait" and "url" in s.inputs]
     databases = [s for s in plan.steps if s.kind == "database"]
-    from wizard.flow.run import Prepared as _Prepared
-
     result = Status()
-    with flow._runner(_Prepared(prepared.answers, prepared.pattern, plan)) as runner:
+    with flow._runner(Prepared(prepared.answers, prepared.pattern, plan)) as runner:
         runner.verify_host_keys(accept_new=flow.accept_new_keys, confirm=flow.hooks.confirm_keys)
         ctx = runner.context(check_mode=True)
         found = run_per_host(

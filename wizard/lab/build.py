@@ -18,13 +18,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from wizard import catalog
 from wizard.errors import step_failed
 from wizard.lab import addresses, labfile, mariadb, nginx, sshd, users
+from wizard.lab import answers as labanswers
 from wizard.lab.fakecarbon_hosts import HOSTS_FILE_ENV
 from wizard.lab.hostenv import env_file_text, find_java_home, make_jdk8_home
 
 DRIVER_JAR = "mysql-connector-java-5.1.49.jar"
-HOSTS_FILE = "etc-hosts"  # next to the product homes; see wizard.labanswers.lab_nodes
+HOSTS_FILE = "etc-hosts"  # next to the product homes; see wizard.lab.answers.lab_nodes
 
 Progress = Callable[[str], None]
 
@@ -211,16 +213,11 @@ def lab_homes(view: dict[str, Any], say: Progress) -> list[dict[str, str]]:
 
     ``view`` holds ``dir`` and the ``hosts`` with their ``home``. Each host's own home
     (API Manager pack) comes first, then the homes of each pattern's nodes
-    (``wizard.labanswers.lab_nodes``: Open Banking homes, second nodes on a host).
+    (``wizard.lab.answers.lab_nodes``: Open Banking homes, second nodes on a host).
     """
     homes: dict[str, dict[str, str]] = {
         h["home"]: {"home": h["home"], "host": h["name"], "flavour": "apim"} for h in view["hosts"]
     }
-    try:
-        from wizard import catalog, labanswers
-    except ImportError as exc:
-        say(f"only the hosts' own homes: {exc}")
-        return list(homes.values())
     for pattern in catalog.pattern_ids():
         for node in labanswers.lab_nodes(view, pattern):
             seen = homes.setdefault(
@@ -231,7 +228,7 @@ def lab_homes(view: dict[str, Any], say: Progress) -> list[dict[str, str]]:
                 raise step_failed(
                     f"the lab home {node['home']} is used by {pattern} as a "
                     f"{node['flavour']} pack and by another pattern as a {seen['flavour']} pack",
-                    fix="give each pack flavour its own home in wizard.labanswers.lab_nodes",
+                    fix="give each pack flavour its own home in wizard.lab.answers.lab_nodes",
                 )
     return list(homes.values())
 
@@ -338,12 +335,7 @@ def _start_nginx(
 
 
 def _write_answers(dir: Path, lab: dict[str, Any], say: Progress) -> dict[str, str]:
-    """answers/<pattern>.yaml for every catalog pattern, when that part is installed."""
-    try:
-        from wizard import catalog, labanswers
-    except ImportError as exc:
-        say(f"no answers files: {exc}")
-        return {}
+    """answers/<pattern>.yaml for every catalog pattern."""
     out_dir = mkdir(dir / "answers", 0o755)
     done: dict[str, str] = {}
     view = copy.deepcopy(lab)

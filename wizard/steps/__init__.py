@@ -9,18 +9,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-MODULES = ("files", "driver", "nodes", "profile", "database", "sync", "links", "tls", "lb", "undo")
-MODULES += ("vault",)  # type: ignore[assignment]  # Secure Vault (product.secure_vault)
+MODULES = (
+    "files",
+    "driver",
+    "nodes",
+    "profile",
+    "database",
+    "sync",
+    "links",
+    "tls",
+    "lb",
+    "undo",
+    "vault",  # Secure Vault (product.secure_vault)
+)
 
 
 def handlers() -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name in MODULES:
-        try:
-            module = importlib.import_module(f"wizard.steps.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"wizard.steps.{name}":
-                raise
-            continue
-        found.update(module.HANDLERS)
+        found.update(importlib.import_module(f"wizard.steps.{name}").HANDLERS)
     return found

@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from wizard import dbstate
 from wizard.connectors.mysql import MySQL, tls_mode
 from wizard.connectors.mysql_checks import Change, Report
-from wizard.dbscripts import apply_script, check_script, load_script
+from wizard.db import state as dbstate
+from wizard.db.scripts import apply_script, check_script, load_script
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
 from wizard.secretrefs import substitute

@@ -14,12 +14,12 @@ from typing import Any, NamedTuple
 from wizard.changes import backup_suffix
 from wizard.connectors.base import TMP_MARK, FileStat
 from wizard.edits import apply_edits
-from wizard.edits.model import Edit, EditResult
+from wizard.edits.model import EditResult
 from wizard.errors import EXIT_STEP_FAILED, WizardError, step_failed
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
-from wizard.secretrefs import has_token, substitute
 from wizard.steps import globedit
+from wizard.steps.editinputs import edits_of
 
 
 def remove_leftovers(
@@ -49,27 +49,6 @@ def remove_leftovers(
         if listed is not None:
             listed[folder] = [n for n in names if posixpath.join(parent, n) not in stale]
     return stale
-
-
-def _resolved(value: Any, ctx: RunContext) -> Any:
-    if isinstance(value, str):
-        return substitute(value, ctx.secret) if has_token(value) else value
-    if isinstance(value, dict):
-        return {k: _resolved(v, ctx) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolved(v, ctx) for v in value]
-    return value
-
-
-def edits_of(step: Step, ctx: RunContext) -> list[Edit]:
-    out = []
-    for raw in step.inputs.get("edits", []):
-        data = dict(raw)
-        if has_token(data.get("value")):
-            data["value"] = _resolved(data["value"], ctx)
-            data["secret"] = True
-        out.append(Edit.from_mapping(data))
-    return out
 
 
 class _Seen(NamedTuple):

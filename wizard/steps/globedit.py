@@ -10,6 +10,7 @@ from wizard.edits import apply_edits
 from wizard.edits.model import EditResult
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
+from wizard.steps.editinputs import edits_of
 
 
 def expand(step: Step, ctx: RunContext) -> list[str]:
@@ -35,8 +36,6 @@ def _hits(step: Step, content: bytes) -> bool:
 
 
 def results(step: Step, ctx: RunContext) -> list[EditResult]:
-    from wizard.steps.files import edits_of
-
     t = ctx.transport(step.host)
     edits = edits_of(step, ctx)
     out = []

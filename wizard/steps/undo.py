@@ -13,9 +13,9 @@ import hashlib
 import shlex
 from typing import Any
 
-from wizard import dbstate
 from wizard.connectors.mysql import quote_ident
 from wizard.connectors.nginx import Nginx
+from wizard.db import state as dbstate
 from wizard.edits.diff import text_diff
 from wizard.errors import step_failed
 from wizard.executor import Outcome, RunContext

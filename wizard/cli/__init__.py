@@ -20,12 +20,12 @@ from wizard.secrets import redact
 
 # Modules that add command groups; each has register(subparsers).
 COMMAND_MODULES = (
-    "wizard.cli_lab",
-    "wizard.cli_plan",
-    "wizard.cli_sessions",
-    "wizard.cli_apply",
-    "wizard.cli_status",
-    "wizard.cli_export_ansible",
+    "wizard.cli.lab",
+    "wizard.cli.plan",
+    "wizard.cli.sessions",
+    "wizard.cli.apply",
+    "wizard.cli.status",
+    "wizard.cli.export_ansible",
 )
 
 
@@ -45,13 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     parser.set_defaults(func=_open_wizard)
     return parser
 

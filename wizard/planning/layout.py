@@ -1,5 +1,5 @@
 """Planner part that reads a node's home facts: which datasource each database lands
-in (wizard/dslayout.py), and whether the home holds the product the answers name.
+in (wizard/planning/dslayout.py), and whether the home holds the product the answers name.
 
 Without facts (``plan --offline``) a stock pack is assumed: the datasources of
 common.yaml ``pack_datasources`` plus the pattern's own, and no reference read.
@@ -13,9 +13,9 @@ from typing import Any
 
 from wizard.catalog import stock_datasources, values
 from wizard.catalog.model import Edit, Pattern
-from wizard.dslayout import DataSource, Layout, Ref, Want, resolve
 from wizard.errors import WizardError, bad_input
-from wizard.homefacts import CARBON_XML, HomeFacts
+from wizard.planning.dslayout import DataSource, Layout, Ref, Want, resolve
+from wizard.planning.homefacts import CARBON_XML, HomeFacts
 
 ASSUMED = "no home read (offline plan): a stock pack is assumed"
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from wizard.catalog import values
-from wizard.dslayout import Layout
 from wizard.errors import bad_input
 from wizard.plan import Step, fingerprint
-from wizard.planner_base import abspath
+from wizard.planning.base import abspath
+from wizard.planning.dslayout import Layout
 from wizard.secretrefs import has_token
 from wizard.securevault import CIPHER_TEXT, PASSWORD_FILE, SECRET_CONF
 
@@ -34,7 +34,7 @@ _KEY_PASSWORD_FLAG = "-Dkey.password=true"
 
 
 class Builder(Protocol):
-    """What :func:`add_vault` uses of the planner's builder (wizard/planner_base.py)."""
+    """What :func:`add_vault` uses of the planner's builder (wizard/planning/base.py)."""
 
     a: Any
     p: Any

@@ -18,10 +18,10 @@ from lxml import etree
 
 from wizard.connectors.base import Transport
 from wizard.connectors.mysql_checks import ServerInfo
-from wizard.connectors.pool import run_per_host
-from wizard.dslayout import DataSource
+from wizard.connectors.parallel import run_per_host
 from wizard.edits.model import NSMAP
 from wizard.errors import EXIT_BAD_INPUT, Where, WizardError
+from wizard.planning.dslayout import DataSource
 
 CARBON_XML = "repository/conf/carbon.xml"
 DATASOURCES_DIR = "repository/conf/datasources"

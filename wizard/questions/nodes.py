@@ -1,6 +1,6 @@
 """Adding and removing nodes of a role whose node count is a range (``count: {min, max}``
 in the pattern), on the answers being collected (a plain dict, see
-:class:`wizard.questions.Draft`). A new node gets a unique valid name and, when it shares
+:class:`wizard.questions.draft.Draft`). A new node gets a unique valid name and, when it shares
 an address with other nodes, a port offset and Hazelcast member port that do not collide,
 so a valid draft stays valid.
 

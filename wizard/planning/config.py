@@ -8,9 +8,9 @@ from typing import Any
 
 from wizard.catalog import values
 from wizard.catalog.model import Edit
-from wizard.planner_base import BuilderBase
-from wizard.planner_base import abspath as _abs
-from wizard.planner_base import uniq as _uniq
+from wizard.planning.base import BuilderBase
+from wizard.planning.base import abspath as _abs
+from wizard.planning.base import uniq as _uniq
 from wizard.secretrefs import has_token, token
 
 EDIT_KEYS = ("op", "locator", "value", "attr", "parent", "match", "after")

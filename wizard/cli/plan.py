@@ -2,7 +2,7 @@
 
 ``plan`` validates the answers and prints the plan grouped by host. Unless ``--offline``,
 it then connects read-only to the hosts and the database server and marks each step
-satisfied or "would change", with the file diffs it would make (``wizard/plan_online.py``).
+satisfied or "would change", with the file diffs it would make (``wizard/planning/online.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 from wizard.answers import load_answers, schema
 from wizard.answers.example import example_yaml
 from wizard.catalog import all_patterns, load_pattern
-from wizard.cli_export import register_export
-from wizard.planner import plan
+from wizard.cli.export import register_export
+from wizard.planning.build import plan
 
 
 def _patterns(args: argparse.Namespace) -> int:
@@ -62,7 +62,7 @@ def _plan(args: argparse.Namespace) -> int:
     result = plan(answers, pattern)
     states = None
     if not args.offline:
-        from wizard.plan_online import check_plan
+        from wizard.planning.online import check_plan
 
         result, states = check_plan(answers, pattern, result, accept_new=args.accept_new_host_keys)
     if args.json:
@@ -76,7 +76,7 @@ def _plan(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.render_text())
         if states is not None:
-            from wizard.plan_online import render_states
+            from wizard.planning.online import render_states
 
             sys.stdout.write(render_states(result, states))
     return 0

@@ -17,14 +17,14 @@ from typing import Any
 
 import yaml
 
-from wizard import questions_nodes as nodes_ops
 from wizard.answers import AnswersError, parse_answers
 from wizard.answers.example import example_yaml
 from wizard.catalog import load_pattern
 from wizard.catalog.model import Pattern
 from wizard.errors import WizardError
-from wizard.questions_advanced import advanced_page
-from wizard.questions_base import (
+from wizard.questions import nodes as nodes_ops
+from wizard.questions.advanced import advanced_page
+from wizard.questions.base import (
     Page,
     Question,
     coerce,
@@ -33,7 +33,7 @@ from wizard.questions_base import (
     looks_like_reference,
     set_path,
 )
-from wizard.questions_model import ask
+from wizard.questions.model import ask
 from wizard.secrets import MASK, Secret, is_reference
 
 __all__ = [

@@ -3,7 +3,7 @@
 The session keeps the answers exactly as the admin gave them (secrets are references:
 ``env:``, ``file:``, ``prompt``), so the export is that text, validated again, under a
 header naming the session. ``apply --answers <export>`` then makes the same plan, byte
-for byte. Registered under the ``answers`` command by :mod:`wizard.cli_plan`.
+for byte. Registered under the ``answers`` command by :mod:`wizard.cli.plan`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from wizard.answers import parse_answers
 from wizard.errors import bad_input
-from wizard.planner import plan as make_plan
+from wizard.planning.build import plan as make_plan
 from wizard.session import Session, SessionStore, sessions_root
 
 

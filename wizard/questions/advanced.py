@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.catalog.model import Pattern
-from wizard.questions_base import Page
-from wizard.questions_model import ask
+from wizard.questions.base import Page
+from wizard.questions.model import ask
 
 
 def advanced_page(pattern: Pattern, data: dict[str, Any]) -> Page:

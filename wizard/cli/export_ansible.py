@@ -20,7 +20,7 @@ from pathlib import Path
 from wizard.answers import Answers, parse_answers, read_answers
 from wizard.catalog.model import Pattern
 from wizard.plan import Plan
-from wizard.planner import plan as make_plan
+from wizard.planning.build import plan as make_plan
 
 
 def _online(

@@ -15,7 +15,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from wizard.answers.model import Answers
-from wizard.questions_base import Question, display
+from wizard.questions.base import Question, display
 
 
 def _strip(annotation: Any) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 
 from wizard.catalog import values
 from wizard.plan import fingerprint
-from wizard.planner_base import READY_MARKER, BuilderBase
-from wizard.planner_base import abspath as _abs
+from wizard.planning.base import READY_MARKER, BuilderBase
+from wizard.planning.base import abspath as _abs
 
 PROFILE_MARKER = ".carbon-wizard-profile"  # in the home: "optimised for <profile>"
 # Steps that write into a node's home: they come after its profile step (the optimisation

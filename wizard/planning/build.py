@@ -1,20 +1,20 @@
 """The planner: a pure function from answers + pattern to a plan (see catalog/FORMAT.md).
 
 No I/O, no clock, no randomness: the same answers give a byte-identical plan. The steps
-are built in two halves: :mod:`wizard.planner_config` (hosts and data) and
-:mod:`wizard.planner_run` (load balancer, start order, sync).
+are built in two halves: :mod:`wizard.planning.config` (hosts and data) and
+:mod:`wizard.planning.run` (load balancer, start order, sync).
 """
 
 from __future__ import annotations
 
 from wizard.answers.model import Answers
 from wizard.catalog.model import Pattern
-from wizard.homefacts import Facts
 from wizard.plan import Plan
-from wizard.planner_config import ConfigSteps
-from wizard.planner_layout import ref_files
-from wizard.planner_run import RunSteps
-from wizard.vaultplan import add_vault
+from wizard.planning.config import ConfigSteps
+from wizard.planning.homefacts import Facts
+from wizard.planning.layout import ref_files
+from wizard.planning.run import RunSteps
+from wizard.planning.vault import add_vault
 
 
 class _Builder(ConfigSteps, RunSteps):
@@ -42,7 +42,7 @@ class _Builder(ConfigSteps, RunSteps):
 
 def plan(answers: Answers, pattern: Pattern, facts: Facts | None = None) -> Plan:
     """Answers + pattern (+ what the homes and the database server hold, read by
-    wizard.homefacts) -> plan. Pure: no I/O. Without ``facts``, a stock pack is assumed on
+    wizard.planning.homefacts) -> plan. Pure: no I/O. Without ``facts``, a stock pack is assumed on
     every node and a MySQL 5.7 / MariaDB 10.2+ server."""
     return _Builder(answers, pattern, facts).build()
 

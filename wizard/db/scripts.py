@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pymysql
 
-from wizard import dbstate
 from wizard.connectors.mysql import (
     Change,
     MySQL,
@@ -33,9 +32,10 @@ from wizard.connectors.mysql import (
     check_host_pattern,
     check_name,
 )
+from wizard.db import state as dbstate
+from wizard.db.sqlsplit import Statement, split_sql
 from wizard.errors import Where, WizardError, step_failed
 from wizard.secrets import Secret, redact
-from wizard.sqlsplit import Statement, split_sql
 
 Reader = Callable[[str], bytes]
 

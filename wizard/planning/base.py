@@ -8,10 +8,10 @@ from typing import Any
 from wizard.answers.model import Answers
 from wizard.catalog.model import Pattern
 from wizard.context import Contexts, build
-from wizard.dslayout import Layout
-from wizard.homefacts import Facts
 from wizard.plan import Step
-from wizard.planner_layout import default_dbs, place
+from wizard.planning.dslayout import Layout
+from wizard.planning.homefacts import Facts
+from wizard.planning.layout import default_dbs, place
 
 READY_MARKER = "WSO2 Carbon started in"
 

@@ -1,4 +1,4 @@
-"""The building blocks of the wizard's questions (see :mod:`wizard.questions`): a
+"""The building blocks of the wizard's questions (see :mod:`wizard.questions.draft`): a
 question, a page, and the dotted answer paths they edit. No UI imports here."""
 
 from __future__ import annotations

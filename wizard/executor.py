@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from wizard.changes import Recorder
 from wizard.connectors.base import Written
@@ -23,6 +23,10 @@ from wizard.journal import Entry, Journal
 from wizard.plan import Plan, Step
 from wizard.rolling import Deferred, RollingGate
 from wizard.secrets import redact
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.connectors.hostkeys import HostKeyStore
 
 
 @dataclass
@@ -44,26 +48,62 @@ def _no_secret(path: str) -> str:
 
 
 @dataclass
+class RunState:
+    """What the steps of one run share and fill as they go (one object per run; every
+    step's context points at the same one)."""
+
+    # where each node's log stood when this run started it (waits read from there)
+    start_marks: dict[str, int] = field(default_factory=dict)
+    # hosts whose files this run changed (a node restarts when its files changed)
+    changed_hosts: set[str] = field(default_factory=set)
+    # file_edit: what a file held when its edits were last computed, per (host, path)
+    edit_cache: dict[Any, Any] = field(default_factory=dict)
+    # file_edit: directory listings per host, read once
+    listed_dirs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # open database admin connections by server and user, shared by the database steps
+    databases: dict[str, Any] = field(default_factory=dict)
+    # closed when the run ends (database connections)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    # one running node restarts at a time (wizard/rolling.py)
+    rolling: RollingGate = field(default_factory=RollingGate)
+
+    def close(self) -> None:
+        while self.closers:
+            try:
+                self.closers.pop()()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+
+@dataclass
 class RunContext:
     """What handlers may use; connectors are opened once and shared by all steps.
 
     ``transport(host)`` gives the open :class:`wizard.connectors.base.Transport` of a plan
     host (node name or ``lb``); ``secret(path)`` gives the plain value of the secret at an
     answer path (for ``wizard.secretrefs.substitute``); ``session_id`` names backups
-    (``<file>.carbon-wizard-<session>.bak``); ``resources`` holds shared connectors such as
-    the database admin connection.
+    (``<file>.carbon-wizard-<session>.bak``); ``state`` is what the run's steps share.
     """
 
     check_mode: bool = False
     session_id: str = "nosession"
     transport: Callable[[str], Any] = _no_transport
     secret: Callable[[str], str] = _no_secret
-    resources: dict[str, Any] = field(default_factory=dict)
     # a change made other than by ``write_atomic`` (keytool on a trust store...), for the
     # journal: (host, what was written, its new bytes); atomic writes are noted already
     changed: Callable[[str, Written, bytes], None] = lambda host, written, data: None
-    # one running node restarts at a time (wizard/rolling.py); shared by all the steps
-    rolling: RollingGate = field(default_factory=RollingGate)
+    answers: Answers | None = None
+    hostkeys: HostKeyStore | None = None  # the sync step pins the manager's key with it
+    session_dir: str | None = None  # the wizard CA and generated key material live here
+    java_home: str | None = None  # the answers' product.java_home (keytool, starts)
+    wait_timeout: float | None = None  # --start-timeout: overrides each wait's own
+    # asked when a node is not ready by its deadline: (step, seconds, why) -> wait more?
+    keep_waiting: Callable[[Step, float, str], bool] | None = None
+    state: RunState = field(default_factory=RunState)
+
+    @property
+    def rolling(self) -> RollingGate:
+        return self.state.rolling
 
 
 def _wrote(recorder: Recorder) -> dict[str, Any]:

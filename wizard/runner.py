@@ -24,7 +24,7 @@ from wizard.connectors.hostkeys import (
 from wizard.connectors.mysql_checks import ServerInfo
 from wizard.connectors.pool import ConnectionCache, open_transport
 from wizard.errors import EXIT_STEP_FAILED, WizardError, bad_input
-from wizard.executor import Event, Executor, RunContext, Summary
+from wizard.executor import Event, Executor, RunContext, RunState, Summary
 from wizard.plan import Plan, Step
 from wizard.planning.build import plan as make_plan
 from wizard.planning.build import survey_files
@@ -144,7 +144,9 @@ class Runner:
         self.targets = host_targets(answers, self.secrets)
         self.store = HostKeyStore(session.known_hosts, user_file=user_known_hosts)
         self.cache = ConnectionCache(lambda t: open_transport(t, self.store))
-        self.resources: dict[str, Any] = {}
+        self.state = RunState()  # shared by every context of this runner's runs
+        self.wait_timeout: float | None = None
+        self.keep_waiting: Callable[[Step, float, str], bool] | None = None
         self.facts: Facts | None = None  # what survey() read
 
     # before anything changes ------------------------------------------------
@@ -217,17 +219,19 @@ class Runner:
         return self.cache.get(target)
 
     def context(self, *, check_mode: bool = False) -> RunContext:
-        self.resources.setdefault("answers", self.answers)
-        self.resources.setdefault("hostkeys", self.store)
-        self.resources.setdefault("session_dir", self.session.path)
-        if self.answers.product.java_home:
-            self.resources.setdefault("java_home", str(self.answers.product.java_home))
+        java_home = self.answers.product.java_home
         return RunContext(
             check_mode=check_mode,
             session_id=self.session.meta.id,
             transport=self.transport,
             secret=self.secrets.value,
-            resources=self.resources,
+            answers=self.answers,
+            hostkeys=self.store,
+            session_dir=str(self.session.path),
+            java_home=str(java_home) if java_home else None,
+            wait_timeout=self.wait_timeout,
+            keep_waiting=self.keep_waiting,
+            state=self.state,
         )
 
     # running -----------------------------------------------------------------
@@ -269,11 +273,7 @@ class Runner:
         return executor.run(selected)
 
     def close(self) -> None:
-        for close in self.resources.pop("closers", []):
-            try:
-                close()
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
+        self.state.close()
         self.cache.close_all()
 
 

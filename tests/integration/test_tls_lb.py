@@ -202,7 +202,8 @@ def setup(lab: dict[str, Any], tmp_path: Path) -> Iterator[dict[str, Any]]:
         session_id=f"t{TAG}",
         transport=lambda name: transports[name],
         secret=lambda path: SECRETS[path],
-        resources={"session_dir": str(tmp_path / "session"), "java_home": jh},
+        session_dir=str(tmp_path / "session"),
+        java_home=jh,
     )
     info = {
         "ctx": ctx,

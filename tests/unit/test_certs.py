@@ -205,9 +205,7 @@ def _step(tmp_path: Path, **over: object) -> Step:
 
 def _ctx(tmp_path: Path) -> RunContext:
     t = LocalTransport()
-    return RunContext(
-        session_id="s1", transport=lambda h: t, resources={"session_dir": str(tmp_path / "sess")}
-    )
+    return RunContext(session_id="s1", transport=lambda h: t, session_dir=str(tmp_path / "sess"))
 
 
 def test_certificate_step_writes_0600_key_then_is_unchanged(tmp_path: Path) -> None:

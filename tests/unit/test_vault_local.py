@@ -89,7 +89,7 @@ def _ctx(nodes: LocalNodes) -> RunContext:
     return RunContext(
         transport=lambda _host: nodes.transport,
         secret=SECRETS.__getitem__,
-        resources=nodes.ctx.resources,
+        state=nodes.ctx.state,
         session_id="vaulttest",
     )
 

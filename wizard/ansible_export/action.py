@@ -84,11 +84,7 @@ class ActionModule(ActionBase):
                 else:
                     result.update(self._step(project, ctx))
             finally:
-                for close in ctx.resources.pop("closers", []):
-                    try:
-                        close()
-                    except Exception:  # noqa: BLE001 - closing is best effort
-                        pass
+                ctx.state.close()
         except WizardError as exc:
             result.update(failed=True, msg=redact(exc.render()))
         except Exception as exc:  # noqa: BLE001 - a clean failure; the traceback at -vvv
@@ -140,7 +136,7 @@ class ActionModule(ActionBase):
             # where this run's start begins in the node's log (None: not started now)
             started = None
             if report.changed and not ctx.check_mode:
-                started = ctx.resources["start_marks"].get(step.host)
+                started = ctx.state.start_marks.get(step.host)
             facts[runtime.START_MARK_FACT] = started
         if facts:
             out["ansible_facts"] = facts

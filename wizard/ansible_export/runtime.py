@@ -23,7 +23,7 @@ from wizard.catalog.model import Pattern
 from wizard.connectors.base import Transport
 from wizard.connectors.hostkeys import HostKeyStore
 from wizard.errors import EXIT_STEP_FAILED, WizardError
-from wizard.executor import Outcome, RunContext
+from wizard.executor import Outcome, RunContext, RunState
 from wizard.plan import Plan, Step
 from wizard.planning.homefacts import Facts, gather
 from wizard.secretrefs import paths as token_paths
@@ -84,24 +84,19 @@ def context(
     check_mode: bool,
     start_marks: dict[str, int] | None = None,
 ) -> RunContext:
-    resources: dict[str, Any] = {
-        "answers": project.answers,
-        "session_dir": str(project.session_dir()),
-        "start_marks": dict(start_marks or {}),
-    }
-    known = project.root / "known_hosts"
-    resources["hostkeys"] = HostKeyStore(known, user_file="~/.ssh/known_hosts")
-    if project.answers.product.java_home:
-        resources["java_home"] = str(project.answers.product.java_home)
+    java_home = project.answers.product.java_home
     timeout = os.environ.get("CW_START_TIMEOUT")
-    if timeout:
-        resources["wait_timeout"] = float(timeout)
     return RunContext(
         check_mode=check_mode,
         session_id=project.export_id,
         transport=transport,
         secret=secret,
-        resources=resources,
+        answers=project.answers,
+        hostkeys=HostKeyStore(project.root / "known_hosts", user_file="~/.ssh/known_hosts"),
+        session_dir=str(project.session_dir()),
+        java_home=str(java_home) if java_home else None,
+        wait_timeout=float(timeout) if timeout else None,
+        state=RunState(start_marks=dict(start_marks or {})),
     )
 
 

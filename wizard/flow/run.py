@@ -39,7 +39,6 @@ from wizard.planning.build import plan as make_plan
 from wizard.runner import Runner
 from wizard.secrets import redact
 from wizard.session import Session
-from wizard.steps.nodes import KEEP_WAITING
 
 
 def _handlers() -> dict[str, Any]:
@@ -213,9 +212,9 @@ class Flow:
             parallelism=self.parallelism,
         )
         if self.start_timeout:
-            runner.resources["wait_timeout"] = self.start_timeout
+            runner.wait_timeout = self.start_timeout
         if self.hooks.keep_waiting is not None:
-            runner.resources[KEEP_WAITING] = self.hooks.keep_waiting
+            runner.keep_waiting = self.hooks.keep_waiting
         return _Open(runner)
 
     def _open(self, runner: Runner, pattern: Pattern) -> Plan:

@@ -89,7 +89,7 @@ class LocalNodes:
     ctx: RunContext = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ctx = RunContext(transport=lambda _host: self.transport, resources={})
+        self.ctx = RunContext(transport=lambda _host: self.transport)
 
     def add(self, name: str, flavour: str = "apim") -> Path:
         home = pack.install_pack(

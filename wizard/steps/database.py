@@ -29,7 +29,7 @@ def admin_connection(step: Step, ctx: RunContext) -> MySQL:
     server = step.inputs["server"]
     key = f"mysql:{server['host']}:{server['port']}:{step.inputs['admin_user']}"
     with _lock:
-        db = ctx.resources.get(key)
+        db = ctx.state.databases.get(key)
         if db is None:
             db = MySQL(
                 server["host"],
@@ -41,8 +41,8 @@ def admin_connection(step: Step, ctx: RunContext) -> MySQL:
             )
             db.connect()
             db.preflight()
-            ctx.resources[key] = db
-            ctx.resources.setdefault("closers", []).append(db.close)
+            ctx.state.databases[key] = db
+            ctx.state.closers.append(db.close)
     return db
 
 

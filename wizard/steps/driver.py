@@ -46,7 +46,7 @@ class DriverHandler:
             transport.mkdir_p(dest_dir)
         remove_leftovers(transport, path)
         transport.write_atomic(path, data, mode=0o644)
-        ctx.resources.setdefault("changed_hosts", set()).add(step.host)
+        ctx.state.changed_hosts.add(step.host)
         return Outcome(True, "copied")
 
 

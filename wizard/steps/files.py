@@ -74,7 +74,7 @@ class FileEditHandler:
         """
         path = step.inputs["path"]
         transport = ctx.transport(step.host)
-        cache = ctx.resources.setdefault("edit_cache", {})
+        cache = ctx.state.edit_cache
         hit = cache.get(step.id)
         st = transport.stat(path)
         if trust_check and hit is not None and hit[0].stat == st and st.exists:
@@ -117,7 +117,7 @@ class FileEditHandler:
         check that follows reads the file and compares bytes instead of running every
         edit again (the edits were already re-parsed and read back before the write)."""
         done = EditResult(result.path, result.host, result.content, result.content)
-        cache = ctx.resources.setdefault("edit_cache", {})
+        cache = ctx.state.edit_cache
         cache[step.id] = (_Seen(result.content, False, None), done)
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
@@ -139,7 +139,7 @@ class FileEditHandler:
             return Outcome(True, "unchanged")
         transport = ctx.transport(step.host)
         path = step.inputs["path"]
-        listed = ctx.resources.setdefault("listed_dirs", {}).setdefault(step.host, {})
+        listed = ctx.state.listed_dirs.setdefault(step.host, {})
         remove_leftovers(transport, path, listed)
         mode = None
         if created:
@@ -157,7 +157,7 @@ class FileEditHandler:
         except OSError as exc:
             raise WizardError(f"cannot write {path}: {exc}", exit_code=EXIT_STEP_FAILED) from exc
         self._remember_written(step, ctx, result)
-        ctx.resources.setdefault("changed_hosts", set()).add(step.host)
+        ctx.state.changed_hosts.add(step.host)
         return Outcome(True, "created" if created else "changed")
 
 

@@ -63,5 +63,5 @@ def apply(step: Step, ctx: RunContext, backup_suffix: str) -> Outcome:
     for r in changed:
         t.write_atomic(r.path, r.content, backup_suffix=backup_suffix)
     if changed:
-        ctx.resources.setdefault("changed_hosts", set()).add(step.host)
+        ctx.state.changed_hosts.add(step.host)
     return Outcome(True, f"changed {len(changed)} file(s)")

@@ -37,9 +37,6 @@ CONFIG_DIRS = (
 )
 LOG_TAIL_LINES = 25
 PID_DEADLINE = 20.0
-# ``ctx.resources[KEEP_WAITING]``: optional ``(step, seconds, why) -> bool`` asked when a
-# wait step's deadline passes while the node is still alive; True waits again as long.
-KEEP_WAITING = "keep_waiting"
 
 
 def _q(text: str) -> str:
@@ -134,7 +131,7 @@ class StartHandler:
     def _start(self, step: Step, ctx: RunContext, action: str) -> Outcome:
         inputs = step.inputs
         log = f"{inputs['home'].rstrip('/')}/repository/logs/wso2carbon.log"
-        ctx.resources.setdefault("start_marks", {})[step.host] = _log_size(step, ctx, log)
+        ctx.state.start_marks[step.host] = _log_size(step, ctx, log)
         # never --optimize: the profile step optimised the home once, before its edits
         args = [a for a in inputs.get("args", []) if a != "--optimize"]
         env = {"JAVA_HOME": inputs["java_home"]} if inputs.get("java_home") else None
@@ -236,7 +233,7 @@ class WaitHandler:
     def _mark(self, step: Step, ctx: RunContext) -> int | None:
         """Where this run's start of the node begins in its log (None: not started in this
         run; its current start is then read from its last boot line)."""
-        return ctx.resources.get("start_marks", {}).get(step.host)
+        return ctx.state.start_marks.get(step.host)
 
     def _log_since_mark(self, step: Step, ctx: RunContext) -> str:
         t = ctx.transport(step.host)
@@ -306,7 +303,7 @@ class WaitHandler:
         """``Member joined [<uuid>]`` in the log of a member already running, since its own
         start (its start mark in this run, else its last boot line)."""
         t = ctx.transport(peer["node"])
-        mark = ctx.resources.get("start_marks", {}).get(peer["node"])
+        mark = ctx.state.start_marks.get(peer["node"])
         return bool(nodelog.read(t, peer["log"], mark, grep=nodelog.joined_line(uuid)).strip())
 
     def _fatal(self, step: Step, fatal: nodelog.Fatal) -> WizardError:
@@ -354,7 +351,7 @@ class WaitHandler:
         return outcome
 
     def _wait(self, step: Step, ctx: RunContext) -> Outcome:
-        deadline = float(ctx.resources.get("wait_timeout") or step.inputs.get("timeout") or 600)
+        deadline = float(ctx.wait_timeout or step.inputs.get("timeout") or 600)
         state: dict[str, Any] = {"why": ""}
 
         def probe() -> bool:
@@ -367,7 +364,7 @@ class WaitHandler:
             return ok
 
         start = time.monotonic()
-        keep_waiting = ctx.resources.get(KEEP_WAITING)
+        keep_waiting = ctx.keep_waiting
         while True:
             try:
                 poll(probe, deadline=deadline, what=f"{step.host} readiness", interval=0.2)

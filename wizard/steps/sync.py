@@ -35,7 +35,7 @@ def _files(step: Step, ctx: RunContext) -> dict[str, tuple[bytes, int]]:
 
 def _known_hosts(i: dict[str, Any], ports: list[int], ctx: RunContext) -> str:
     """The workers' host keys as this run verified them (never StrictHostKeyChecking=no)."""
-    store = ctx.resources.get("hostkeys")
+    store = ctx.hostkeys
     lines = []
     for worker, port in zip(i["workers"], ports, strict=False):
         address = worker.split("@", 1)[-1].split(":", 1)[0]
@@ -56,7 +56,7 @@ def _known_hosts(i: dict[str, Any], ports: list[int], ctx: RunContext) -> str:
 
 def _pinned(ctx: RunContext, address: str) -> list[str]:
     """A full host key pinned in the answers for the node at ``address``."""
-    answers = ctx.resources.get("answers")
+    answers = ctx.answers
     for node in getattr(answers, "nodes", []):
         key = node.ssh.host_key
         if node.address == address and key and not key.startswith("SHA256:"):

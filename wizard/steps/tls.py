@@ -49,7 +49,7 @@ def _backup(t: Transport, path: str, session_id: str) -> None:
 
 
 def _java_home(step: Step, ctx: RunContext) -> str | None:
-    value = step.inputs.get("java_home") or ctx.resources.get("java_home")
+    value = step.inputs.get("java_home") or ctx.java_home
     return str(value) if value else None
 
 
@@ -67,7 +67,7 @@ def _spec(inputs: dict[str, Any]) -> certs.CertSpec:
 
 def _session_ca(ctx: RunContext, *, create: bool = True) -> certs.KeyPair | None:
     """The session CA; with ``create=False`` (checks) None when it is not made yet."""
-    where = ctx.resources.get("session_dir")
+    where = ctx.session_dir
     if not where:
         raise step_failed(
             "the LB certificate is to be issued by the wizard CA, but this run has no "
@@ -150,7 +150,7 @@ class LbCertificate:
         t.write_atomic(inputs["cert"], pair.cert_pem, mode=0o644, backup_suffix=suffix)
         by = ""
         if inputs.get("issuer") == "ca" and inputs.get("source") != "provided":
-            by = f", issued by the wizard CA {ctx.resources['session_dir']}/ca/ca.crt"
+            by = f", issued by the wizard CA {ctx.session_dir}/ca/ca.crt"
         return Outcome(True, f"wrote {inputs['cert']} and {inputs['key']} (0600){by}")
 
 

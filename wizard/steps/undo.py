@@ -144,7 +144,7 @@ class RemoveCronHandler:
 
 class ReloadLbHandler:
     def check(self, step: Step, ctx: RunContext) -> Outcome:
-        if step.host in ctx.resources.get("changed_hosts", set()):
+        if step.host in ctx.state.changed_hosts:
             return Outcome(False, "its configuration came back: would test and reload")
         return Outcome(True, "nothing to reload")
 
@@ -158,7 +158,7 @@ class ReloadLbHandler:
                 host=step.host,
             )
         nginx.reload_or_start()
-        ctx.resources.setdefault("changed_hosts", set()).discard(step.host)
+        ctx.state.changed_hosts.discard(step.host)
         return Outcome(True, "nginx -t ok, reloaded")
 
 

@@ -215,7 +215,7 @@ class VaultHandler:
                 mode=None if existed else 0o644,
                 backup_suffix=suffix if existed else None,
             )
-        ctx.resources.setdefault("changed_hosts", set()).add(step.host)
+        ctx.state.changed_hosts.add(step.host)
         return Outcome(True, f"encrypted {len(look.stale) + len(look.plain)} secrets")
 
 

@@ -17,6 +17,7 @@ from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
 from wizard.secretrefs import substitute
 from wizard.secrets import Secret
+from wizard.stepinputs import DatabaseInputs, DbscriptInputs, inputs
 
 _lock = threading.Lock()
 
@@ -26,16 +27,17 @@ def _secret(value: str, ctx: RunContext) -> Secret:
 
 
 def admin_connection(step: Step, ctx: RunContext) -> MySQL:
-    server = step.inputs["server"]
-    key = f"mysql:{server['host']}:{server['port']}:{step.inputs['admin_user']}"
+    i = inputs(step, DatabaseInputs)  # dbscript and drop_database steps carry the same
+    server = i["server"]
+    key = f"mysql:{server['host']}:{server['port']}:{i['admin_user']}"
     with _lock:
         db = ctx.state.databases.get(key)
         if db is None:
             db = MySQL(
                 server["host"],
                 server["port"],
-                step.inputs["admin_user"],
-                _secret(step.inputs["admin_password"], ctx),
+                i["admin_user"],
+                _secret(i["admin_password"], ctx),
                 tls=tls_mode(server.get("tls")),
                 ca=server.get("ca"),
             )
@@ -54,7 +56,7 @@ class DatabaseHandler:
     """The database, the application user on each allowed host, and its grants."""
 
     def _plan(self, step: Step, ctx: RunContext, act: bool) -> list[Report]:
-        i = step.inputs
+        i = inputs(step, DatabaseInputs)
         db = admin_connection(step, ctx)
         password = _secret(i["password"], ctx)
         out: list[Report] = []
@@ -62,19 +64,19 @@ class DatabaseHandler:
             out.append(
                 db.ensure_database(
                     i["name"],
-                    charset=i.get("charset", "latin1"),
-                    collation=i.get("collation") or _collation(i),
+                    charset=i["charset"],
+                    collation=_collation(i["charset"]),
                 )
             )
         else:
             out.append(
                 db.check_database(
                     i["name"],
-                    charset=i.get("charset", "latin1"),
-                    collation=i.get("collation") or _collation(i),
+                    charset=i["charset"],
+                    collation=_collation(i["charset"]),
                 )
             )
-        for host in i.get("user_hosts", []):
+        for host in i["user_hosts"]:
             if act:
                 out.append(db.ensure_user(i["user"], host, password))
                 out.append(db.ensure_grant(i["name"], i["user"], host))
@@ -92,8 +94,7 @@ class DatabaseHandler:
         return Outcome(True, "; ".join(str(r) for r in done))
 
 
-def _collation(inputs: dict[str, Any]) -> str:
-    charset = inputs.get("charset", "latin1")
+def _collation(charset: str) -> str:
     return {
         "latin1": "latin1_swedish_ci",
         "utf8": "utf8_general_ci",
@@ -111,7 +112,8 @@ class DbscriptHandler:
     """
 
     def _script(self, step: Step, ctx: RunContext) -> Any:
-        node, path = step.inputs["source_node"], step.inputs["script"]
+        i = inputs(step, DbscriptInputs)
+        node, path = i["source_node"], i["script"]
         return load_script(path, read=ctx.transport(node).read, origin=f"{node}:{path}")
 
     def _partial_and_ours(self, db: MySQL, name: str) -> str:
@@ -127,7 +129,7 @@ class DbscriptHandler:
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         db = admin_connection(step, ctx)
-        name = step.inputs["database"]
+        name = inputs(step, DbscriptInputs)["database"]
         partial = self._partial_and_ours(db, name)
         if partial:
             return Outcome(
@@ -135,16 +137,18 @@ class DbscriptHandler:
                 f"database {name} is partially set up ({partial}); the wizard created it "
                 "empty, so it will drop and re-create it and run the script again",
             )
-        report = check_script(db, name, self._script(step, ctx), step.inputs.get("markers"))
+        markers = inputs(step, DbscriptInputs)["markers"]
+        report = check_script(db, name, self._script(step, ctx), markers)
         return Outcome(report.change is Change.UNCHANGED, str(report))
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
         db = admin_connection(step, ctx)
-        name = step.inputs["database"]
+        name = inputs(step, DbscriptInputs)["database"]
         note = ""
         if self._partial_and_ours(db, name):
             note = f"{db.recreate_if_ours(name)}; "
-        report = apply_script(db, name, self._script(step, ctx), step.inputs.get("markers"))
+        markers = inputs(step, DbscriptInputs)["markers"]
+        report = apply_script(db, name, self._script(step, ctx), markers)
         return Outcome(True, f"{note}{report}")
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 from wizard.errors import bad_input
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
+from wizard.stepinputs import DriverInputs, inputs
 from wizard.steps.files import remove_leftovers
 
 
 def _local_jar(step: Step) -> tuple[Path, bytes]:
-    source = Path(step.inputs["source"]).expanduser()
+    source = Path(inputs(step, DriverInputs)["source"]).expanduser()
     try:
         return source, source.read_bytes()
     except OSError as exc:
@@ -27,7 +28,7 @@ def _local_jar(step: Step) -> tuple[Path, bytes]:
 class DriverHandler:
     def _target(self, step: Step) -> tuple[str, bytes]:
         source, data = _local_jar(step)
-        return f"{step.inputs['dest_dir'].rstrip('/')}/{source.name}", data
+        return f"{inputs(step, DriverInputs)['dest_dir'].rstrip('/')}/{source.name}", data
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         path, data = self._target(step)
@@ -41,7 +42,7 @@ class DriverHandler:
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
         path, data = self._target(step)
         transport = ctx.transport(step.host)
-        dest_dir = step.inputs["dest_dir"]
+        dest_dir = inputs(step, DriverInputs)["dest_dir"]
         if not transport.stat(dest_dir).is_dir:
             transport.mkdir_p(dest_dir)
         remove_leftovers(transport, path)

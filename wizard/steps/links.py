@@ -10,6 +10,7 @@ import shlex
 from wizard.errors import step_failed
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
+from wizard.stepinputs import SymlinkInputs, inputs
 from wizard.steps.files import backup_suffix
 
 q = shlex.quote
@@ -17,21 +18,22 @@ q = shlex.quote
 
 class SymlinkHandler:
     def _link(self, step: Step, ctx: RunContext) -> str:
-        path = step.inputs["path"]
+        path = inputs(step, SymlinkInputs)["path"]
         res = ctx.transport(step.host).run(f"readlink {q(path)} || true", timeout=30)
         return res.out.strip()
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         current = self._link(step, ctx)
-        if current == step.inputs["target"]:
+        if current == inputs(step, SymlinkInputs)["target"]:
             return Outcome(True, "linked")
         what = f"now -> {current}" if current else "a directory now"
         return Outcome(
-            False, f"would link {step.inputs['path']} -> {step.inputs['target']} ({what})"
+            False,
+            f"would link {inputs(step, SymlinkInputs)['path']} -> {inputs(step, SymlinkInputs)['target']} ({what})",
         )
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
-        i = step.inputs
+        i = inputs(step, SymlinkInputs)
         path, target = i["path"], i["target"]
         home = path.split("/repository/", 1)[0]
         pid = f"{home}/wso2carbon.pid"

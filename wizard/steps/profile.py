@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 from wizard.errors import step_failed
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
+from wizard.stepinputs import ProfileInputs, inputs
 
 # What profileSetup.sh of 2.6.0 disables per profile (v2.6.0 L135-289): api-manager.xml
 # ThrottlingConfigurations blocks, the axis2.xml ws/wss senders, registry.xml indexing.
@@ -66,7 +67,7 @@ def parse_marker(text: str) -> str | None:
 
 
 def _path(step: Step, rel: str) -> str:
-    return f"{step.inputs['home'].rstrip('/')}/{rel}"
+    return f"{inputs(step, ProfileInputs)['home'].rstrip('/')}/{rel}"
 
 
 def still_enabled(profile: str, files: dict[str, bytes]) -> list[str]:
@@ -104,13 +105,13 @@ def _parse(data: bytes | None) -> ET.Element | None:
 class ProfileHandler:
     def _marker(self, step: Step, ctx: RunContext) -> str | None:
         t = ctx.transport(step.host)
-        path = step.inputs["marker"]
+        path = inputs(step, ProfileInputs)["marker"]
         if not t.exists(path):
             return None
         return parse_marker(t.read(path).decode("utf-8", "replace")) or "?"
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
-        want = step.inputs["profile"]
+        want = inputs(step, ProfileInputs)["profile"]
         got = self._marker(step, ctx)
         if got == want:
             return Outcome(True, f"optimised for the {want} profile")
@@ -119,7 +120,11 @@ class ProfileHandler:
         return Outcome(False, f"not optimised: would run bin/profileSetup.sh -Dprofile={want}")
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
-        want, home, script = step.inputs["profile"], step.inputs["home"], step.inputs["script"]
+        want, home, script = (
+            inputs(step, ProfileInputs)["profile"],
+            inputs(step, ProfileInputs)["home"],
+            inputs(step, ProfileInputs)["script"],
+        )
         got = self._marker(step, ctx)
         if got is not None and got != want:
             raise step_failed(
@@ -128,7 +133,7 @@ class ProfileHandler:
                 fix=f"unpack a fresh API Manager 2.6.0 at {home} (or give this node the "
                 f"role whose profile is {got}), then resume",
                 host=step.host,
-                file=step.inputs["marker"],
+                file=inputs(step, ProfileInputs)["marker"],
             )
         t = ctx.transport(step.host)
         if not t.exists(script):
@@ -172,7 +177,9 @@ class ProfileHandler:
                 fix=hint,
                 host=step.host,
             )
-        t.write_atomic(step.inputs["marker"], marker_text(want).encode(), mode=0o644)
+        t.write_atomic(
+            inputs(step, ProfileInputs)["marker"], marker_text(want).encode(), mode=0o644
+        )
         done = sum(" INFO - " in ln for ln in res.out.splitlines())
         return Outcome(True, f"optimised for the {want} profile ({done} changes)")
 

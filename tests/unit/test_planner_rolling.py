@@ -49,3 +49,36 @@ def test_without_a_load_balancer_nothing_settles() -> None:
     p = plan(answers, pattern)
     assert not [s for s in p.steps if s.kind == "load_balancer"]
     assert all("settle" not in s.inputs for s in p.steps if s.kind == "wait")
+
+
+def test_one_more_node_of_a_ranged_role_changes_only_its_own_steps() -> None:
+    """ob-km-ha's apim role is ranged (1-8), not clustered and not behind the KM load
+    balancer: a third apim node adds its own steps; every step of the running two keeps
+    its fingerprint, so a re-run changes nothing there and restarts none of them."""
+    before = plan(*_answers("ob-km-ha", apims=2))
+    after = plan(*_answers("ob-km-ha", apims=3))
+    old = {s.id: s.fingerprint for s in before.steps}
+    new = {s.id: s.fingerprint for s in after.steps}
+    added = set(new) - set(old)
+    assert added and all(sid.startswith("apim3:") for sid in added)
+    assert not set(old) - set(new)
+    changed = [sid for sid in old if old[sid] != new[sid]]
+    assert changed == [], changed
+
+
+def test_the_lb_upstreams_follow_the_nodes_of_their_roles() -> None:
+    answers, pattern = _answers("apim-active-passive")
+    data = yaml.safe_load(example_yaml("apim-active-passive"))
+    passive = next(n for n in data["nodes"] if n["role"] == "passive")
+    passive["address"] = "192.0.2.99"
+    moved, _ = parse_answers(yaml.safe_dump(data))
+    ups = {
+        a: {u["name"]: [s["address"] for s in u["servers"]] for u in lb.inputs["upstreams"]}
+        for a, lb in (
+            ("before", next(s for s in plan(answers, pattern).steps if s.kind == "load_balancer")),
+            ("after", next(s for s in plan(moved, pattern).steps if s.kind == "load_balancer")),
+        )
+    }
+    assert (
+        "192.0.2.99" in ups["after"]["allnodes"] and "192.0.2.99" not in ups["before"]["allnodes"]
+    )

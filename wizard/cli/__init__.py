@@ -1,9 +1,11 @@
 """The ``carbon-wizard`` command line.
 
-Each command group lives in its own module with a ``register(subparsers)`` function
-that adds its parser and sets ``func`` (a callable taking the parsed namespace and
-returning an exit code). The front ends (Textual, questionary) are imported lazily,
-only when asked for, so the engine never depends on them.
+The commands are declared here, each with its one-line help and the module that serves
+it; ``carbon-wizard --help`` (and the wizard itself) import none of those modules. When
+argparse reaches a command, its module is imported and ``PARSERS[command](parser)`` adds
+the command's arguments and sets ``func`` (a callable taking the parsed namespace and
+returning an exit code). The front ends (Textual, questionary) are imported only when
+asked for, so the engine never depends on them.
 """
 
 from __future__ import annotations
@@ -13,20 +15,63 @@ import importlib
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from wizard import __version__
 from wizard.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, WizardError
 from wizard.secrets import redact
 
-# Modules that add command groups; each has register(subparsers).
-COMMAND_MODULES = (
-    "wizard.cli.lab",
-    "wizard.cli.plan",
-    "wizard.cli.sessions",
-    "wizard.cli.apply",
-    "wizard.cli.status",
-    "wizard.cli.export_ansible",
-)
+# command -> (the module that serves it, its line in --help), in --help's order
+COMMANDS: dict[str, tuple[str, str]] = {
+    "lab": (
+        "wizard.cli.lab",
+        "a local lab (MariaDB, sshd hosts, NGINX, fake Carbon) to try the wizard on",
+    ),
+    "patterns": ("wizard.cli.plan", "list the deployment patterns"),
+    "answers": (
+        "wizard.cli.plan",
+        "the answers file: its JSON Schema, an example, or a session's export",
+    ),
+    "plan": ("wizard.cli.plan", "validate answers and print the plan, grouped by host"),
+    "sessions": ("wizard.cli.sessions", "list, show or remove saved setups"),
+    "apply": ("wizard.cli.apply", "apply a plan to the hosts and the database server"),
+    "resume": ("wizard.cli.apply", "continue an interrupted session"),
+    "rollback": (
+        "wizard.cli.apply",
+        "put back every file a setup changed (from its backups), stop the nodes it "
+        "started; resumable",
+    ),
+    "status": (
+        "wizard.cli.status",
+        "how a saved setup is doing now: nodes, cluster, load balancer, databases "
+        "(read-only; exit 1 when not healthy)",
+    ),
+    "export": ("wizard.cli.export_ansible", "export the plan to another engine (Ansible)"),
+}
+
+
+def fill(command: str, parser: argparse.ArgumentParser) -> None:
+    """Add ``command``'s arguments to its (empty) parser, from the module serving it."""
+    module = importlib.import_module(COMMANDS[command][0])
+    module.PARSERS[command](parser)
+
+
+class _Commands(argparse._SubParsersAction):
+    """The subcommands: a command's parser is filled when argparse reaches it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        name = values[0] if isinstance(values, list) and values else None
+        filled: set[str] = self.__dict__.setdefault("filled", set())
+        if name in COMMANDS and name not in filled:
+            filled.add(name)
+            fill(name, self.choices[name])
+        super().__call__(parser, namespace, values, option_string)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--session-dir", help="where sessions are kept (or CARBON_WIZARD_SESSION_DIR)"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Commands)
+    for name, (_, help_line) in COMMANDS.items():
+        sub.add_parser(name, help=help_line)
     parser.set_defaults(func=_open_wizard)
     return parser
 

@@ -256,20 +256,19 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("apply", help="apply a plan to the hosts and the database server")
+def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--answers", required=True, help="answers file (YAML)")
     _common(p)
     p.set_defaults(func=_apply)
-    r = sub.add_parser("resume", help="continue an interrupted session")
+
+
+def _resume_args(r: argparse.ArgumentParser) -> None:
     r.add_argument("id", nargs="?", help="session id (default: the latest)")
     _common(r)
     r.set_defaults(func=_resume)
-    rb = sub.add_parser(
-        "rollback",
-        help="put back every file a setup changed (from its backups), stop the nodes it "
-        "started; resumable",
-    )
+
+
+def _rollback_args(rb: argparse.ArgumentParser) -> None:
     rb.add_argument("id", nargs="?", help="session id (default: the latest)")
     rb.add_argument("--yes", action="store_true", help="no questions (headless)")
     rb.add_argument(
@@ -284,3 +283,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="pin host keys seen for the first time (never a changed one)",
     )
     rb.set_defaults(func=_rollback)
+
+
+# the commands this module serves (declared in wizard.cli.COMMANDS) -> their arguments
+PARSERS = {"apply": _apply_args, "resume": _resume_args, "rollback": _rollback_args}

@@ -13,14 +13,17 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wizard.answers import parse_answers
 from wizard.errors import bad_input
-from wizard.planning.build import plan as make_plan
-from wizard.session import Session, SessionStore, sessions_root
+
+if TYPE_CHECKING:  # the answers model and the planner load when an export runs
+    from wizard.session import Session, SessionStore
 
 
 def _store(args: argparse.Namespace) -> SessionStore:
+    from wizard.session import SessionStore, sessions_root
+
     return SessionStore(sessions_root(getattr(args, "session_dir", None)))
 
 
@@ -40,6 +43,9 @@ def export_answers(session: Session) -> tuple[str, list[str]]:
 
     Raises a WizardError when the session has no answers or they no longer validate.
     """
+    from wizard.answers import parse_answers
+    from wizard.planning.build import plan as make_plan
+
     path = session.answers_path
     try:
         text = path.read_text(encoding="utf-8")

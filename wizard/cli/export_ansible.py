@@ -103,8 +103,7 @@ def _export_ansible(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    e = sub.add_parser("export", help="export the plan to another engine (Ansible)")
+def _export_args(e: argparse.ArgumentParser) -> None:
     esub = e.add_subparsers(dest="export_command", metavar="ENGINE", required=True)
     a = esub.add_parser(
         "ansible",
@@ -131,3 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--force", action="store_true", help="replace an earlier export in DIR")
     a.add_argument("--json", action="store_true", help="print what was written as JSON")
     a.set_defaults(func=_export_ansible)
+
+
+# the command this module serves (declared in wizard.cli.COMMANDS) -> its arguments
+PARSERS = {"export": _export_args}

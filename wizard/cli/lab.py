@@ -12,13 +12,11 @@ from typing import Any
 from wizard.errors import EXIT_OK, EXIT_STEP_FAILED
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    lab = sub.add_parser(
-        "lab",
-        help="a local lab (MariaDB, sshd hosts, NGINX, fake Carbon) to try the wizard on",
-        description="Real services on this machine that stand in for an admin's DB server, "
+def _lab_args(lab: argparse.ArgumentParser) -> None:
+    lab.description = (
+        "Real services on this machine that stand in for an admin's DB server, "
         "hosts and load balancer. Directory: --dir, or CARBON_WIZARD_LAB_DIR, or "
-        "/tmp/carbon-wizard-lab-<uid>.",
+        "/tmp/carbon-wizard-lab-<uid>."
     )
     lab_sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
 
@@ -49,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_down = lab_sub.add_parser("down", help="stop everything the lab started and remove it")
     _dir_arg(p_down)
     p_down.set_defaults(func=_down)
+
+
+# the command this module serves (declared in wizard.cli.COMMANDS) -> its arguments
+PARSERS = {"lab": _lab_args}
 
 
 def _dir_arg(p: argparse.ArgumentParser) -> None:

@@ -11,14 +11,15 @@ import argparse
 import json
 import sys
 
-from wizard.answers import load_answers, schema
-from wizard.answers.example import example_yaml
-from wizard.catalog import all_patterns, load_pattern
 from wizard.cli.export import register_export
-from wizard.planning.build import plan
+
+# Each command imports what it needs (the catalog, the answers model, the planner) when it
+# runs: ``patterns`` should not wait for the planner.
 
 
 def _patterns(args: argparse.Namespace) -> int:
+    from wizard.catalog import all_patterns
+
     patterns = all_patterns()
     if args.json:
         out = [
@@ -47,17 +48,25 @@ def _patterns(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from wizard.answers import schema
+
     print(json.dumps(schema(), indent=2))
     return 0
 
 
 def _example(args: argparse.Namespace) -> int:
+    from wizard.answers.example import example_yaml
+    from wizard.catalog import load_pattern
+
     load_pattern(args.pattern)  # a clear error for an unknown id
     sys.stdout.write(example_yaml(args.pattern))
     return 0
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from wizard.answers import load_answers
+    from wizard.planning.build import plan
+
     answers, pattern = load_answers(args.answers)
     result = plan(answers, pattern)
     states = None
@@ -82,14 +91,12 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("patterns", help="list the deployment patterns")
+def _patterns_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_patterns)
 
-    a = sub.add_parser(
-        "answers", help="the answers file: its JSON Schema, an example, or a session's export"
-    )
+
+def _answers_args(a: argparse.ArgumentParser) -> None:
     asub = a.add_subparsers(dest="answers_command", metavar="WHAT", required=True)
     s = asub.add_parser("schema", help="print the JSON Schema of an answers file")
     s.set_defaults(func=_schema)
@@ -98,7 +105,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=_example)
     register_export(asub)
 
-    pl = sub.add_parser("plan", help="validate answers and print the plan, grouped by host")
+
+def _plan_args(pl: argparse.ArgumentParser) -> None:
     pl.add_argument("--answers", required=True, help="answers YAML file")
     pl.add_argument("--json", action="store_true", help="print the plan as JSON")
     pl.add_argument(
@@ -112,3 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="trust host keys seen for the first time (for this look only)",
     )
     pl.set_defaults(func=_plan)
+
+
+# the commands this module serves (declared in wizard.cli.COMMANDS) -> their arguments
+PARSERS = {"patterns": _patterns_args, "answers": _answers_args, "plan": _plan_args}

@@ -70,8 +70,7 @@ def _rm(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sessions", help="list, show or remove saved setups")
+def _sessions_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_list)
     ssub = p.add_subparsers(dest="sessions_command", metavar="SUBCOMMAND")
@@ -82,3 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rm = ssub.add_parser("rm", help="remove a saved session")
     rm.add_argument("id")
     rm.set_defaults(func=_rm)
+
+
+# the command this module serves (declared in wizard.cli.COMMANDS) -> its arguments
+PARSERS = {"sessions": _sessions_args}

@@ -37,12 +37,11 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK if health.healthy else EXIT_STEP_FAILED
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "status",
-        help="how a saved setup is doing now: nodes, cluster, load balancer, databases "
-        "(read-only; exit 1 when not healthy)",
-    )
+def _status_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", nargs="?", help="session id (default: the latest)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_status)
+
+
+# the command this module serves (declared in wizard.cli.COMMANDS) -> its arguments
+PARSERS = {"status": _status_args}

@@ -4,14 +4,17 @@ A step kind is handled by a :class:`Handler` with two small functions: ``check``
 whether the step is already satisfied (and what would change, as a diff); ``apply``
 makes the change. The executor calls ``check``, then ``apply`` only when needed, then
 ``check`` again to prove the change took. Steps on different hosts run in parallel;
-steps on the same host run one at a time (they share that host's connection).
+steps on the same host run one at a time (they share that host's connection); database
+steps run one at a time per database (:func:`wizard.plan.lane`). A step starts as soon
+as the steps it depends on are done; of one lane's steps ready at once, the one with the
+heaviest chain of work after it (:mod:`wizard.critical`) goes first.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -20,7 +23,7 @@ from wizard.changes import Recorder
 from wizard.connectors.base import Written
 from wizard.errors import EXIT_STEP_FAILED, WizardError
 from wizard.journal import Entry, Journal
-from wizard.plan import Plan, Step
+from wizard.plan import Plan, Step, lane
 from wizard.rolling import Deferred, RollingGate
 from wizard.secrets import redact
 
@@ -175,6 +178,7 @@ class Executor:
         context: RunContext | None = None,
         parallelism: int = 8,
         on_event: Callable[[Event], None] | None = None,
+        durations: Mapping[str, float] | None = None,
     ) -> None:
         missing = {s.kind for s in plan.steps} - set(handlers)
         self.plan = plan
@@ -183,6 +187,8 @@ class Executor:
         self.journal = journal
         self.ctx = context or RunContext()
         self.parallelism = max(1, parallelism)
+        # seconds an earlier run journaled per step: they weigh the critical path
+        self.durations = dict(durations or {})
         self.on_event = on_event or (lambda e: None)
         self._cancel = threading.Event()
         self._started: set[str] = set()
@@ -194,18 +200,22 @@ class Executor:
     def run(self, selected: set[str] | None = None) -> Summary:
         steps = {s.id: s for s in self.plan.steps}
         selected = set(steps) if selected is None else selected
+        # of a lane's ready steps, the one with the heaviest chain of work ahead goes first
+        ahead = self.plan.critical_path(self.durations).ahead
         order = {s.id: i for i, s in enumerate(self.plan.steps)}
         done: set[str] = set()
         failed: set[str] = set()
         pending = [s.id for s in self.plan.steps]
         not_before: dict[str, float] = {}  # deferred steps (wizard.rolling.Deferred)
         running: dict[Future[StepState], Step] = {}
-        busy_hosts: set[str] = set()
+        busy: set[str] = set()  # lanes with a step under way
+        lanes = {s.id: lane(s) for s in self.plan.steps}
         summary = Summary()
 
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             while pending or running:
                 progressed = False
+                best: dict[str, str] = {}  # free lane -> the step it runs next
                 for sid in list(pending):
                     step = steps[sid]
                     deps = [d for d in step.depends_on if d in steps]
@@ -223,16 +233,18 @@ class Executor:
                         done.add(sid)
                         progressed = True
                         continue
+                    if lanes[sid] in busy or not_before.get(sid, 0.0) > time.monotonic():
+                        continue
+                    other = best.get(lanes[sid])
+                    if other is None or ahead.get(sid, 0.0) > ahead.get(other, 0.0):
+                        best[lanes[sid]] = sid
+                for sid in sorted(best.values(), key=order.__getitem__):
                     if self._cancel.is_set() or len(running) >= self.parallelism:
-                        continue
-                    if step.host in busy_hosts:
-                        continue
-                    if not_before.get(sid, 0.0) > time.monotonic():
-                        continue
+                        break
                     pending.remove(sid)
                     not_before.pop(sid, None)
-                    busy_hosts.add(step.host)
-                    running[pool.submit(self._run_step, step)] = step
+                    busy.add(lanes[sid])
+                    running[pool.submit(self._run_step, steps[sid])] = steps[sid]
                     progressed = True
                 if self._cancel.is_set() and not running:
                     break
@@ -253,7 +265,7 @@ class Executor:
                 finished, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     step = running.pop(fut)
-                    busy_hosts.discard(step.host)
+                    busy.discard(lanes[step.id])
                     try:
                         state = fut.result()
                     except Deferred as later:

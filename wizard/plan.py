@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from wizard.critical import CriticalPath, critical_path
 
 STEP_KINDS = (
     "preflight",
@@ -53,6 +56,22 @@ UNDO_KINDS = (
     "reload_lb",
     "drop_database",
 )
+
+
+# steps run from the wizard's machine on the database server (plan host ``db``)
+DB_KINDS = ("database", "dbscript", "drop_database")
+
+
+def lane(step: Step) -> str:
+    """The queue a step waits in: the steps of one lane run one at a time (they share a
+    connection, a host's SSH session). Database work runs from the wizard's machine with
+    one admin connection per database: each database is a lane of its own, so one
+    database's dbscript does not wait for another's."""
+    if step.host == "db" and step.kind in DB_KINDS:
+        name = step.inputs.get("database") or step.inputs.get("name")
+        if name:
+            return f"db:{name}"
+    return step.host
 
 
 def canonical_json(data: Any) -> str:
@@ -126,9 +145,18 @@ class Plan:
         ]
         return cls(str(data["pattern"]), steps)
 
-    def report(self) -> dict[str, Any]:
-        """Where each database lands per node, and what was found and left as is."""
-        return {"layout": self.layout, "notes": self.notes}
+    def report(self, durations: Mapping[str, float] | None = None) -> dict[str, Any]:
+        """Where each database lands per node, what was found and left as is, and the
+        critical path (``durations``: seconds an earlier run journaled per step)."""
+        return {
+            "layout": self.layout,
+            "notes": self.notes,
+            "critical_path": self.critical_path(durations).to_dict(),
+        }
+
+    def critical_path(self, durations: Mapping[str, float] | None = None) -> CriticalPath:
+        """The heaviest chain of dependent steps (see :mod:`wizard.critical`)."""
+        return critical_path(self, durations)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -23,6 +23,7 @@ from wizard.connectors.hostkeys import (
 )
 from wizard.connectors.mysql_checks import ServerInfo
 from wizard.connectors.pool import ConnectionCache, open_transport
+from wizard.critical import journaled
 from wizard.errors import EXIT_STEP_FAILED, WizardError, bad_input
 from wizard.executor import Event, Executor, RunContext, RunState, Summary
 from wizard.plan import Plan, Step
@@ -267,6 +268,7 @@ class Runner:
             context=self.context(check_mode=check_mode),
             parallelism=self.parallelism,
             on_event=on_event,
+            durations=journaled(self.session.journal.entries()),
         )
         if executor_hook:
             executor_hook(executor)

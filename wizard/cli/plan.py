@@ -84,6 +84,7 @@ def _plan(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(result.render_text())
+        sys.stdout.write("\n" + result.critical_path().line() + "\n")
         if states is not None:
             from wizard.planning.online import render_states
 

@@ -11,6 +11,7 @@ from typing import Literal
 from wizard.answers import Answers
 from wizard.catalog.model import Pattern
 from wizard.connectors.hostkeys import HostKeyStatus
+from wizard.critical import CriticalPath
 from wizard.errors import EXIT_STEP_FAILED, Where, WizardError
 from wizard.executor import Event, Summary
 from wizard.plan import Plan, Step
@@ -64,6 +65,9 @@ class Review:
     diffs: list[tuple[str, str, str]] = field(default_factory=list)  # host, step id, diff
     notes: list[str] = field(default_factory=list)
     summary: Summary | None = None
+    # the chain of steps the run cannot end before (wizard/critical.py); its line() is in
+    # ``text`` too
+    critical: CriticalPath | None = None
 
 
 @dataclass

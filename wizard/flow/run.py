@@ -18,6 +18,7 @@ from typing import Any
 
 from wizard.answers import parse_answers
 from wizard.catalog.model import Pattern
+from wizard.critical import journaled
 from wizard.errors import EXIT_STEP_FAILED, WizardError
 from wizard.executor import Event, Executor, Summary, select_steps
 from wizard.flow.model import (
@@ -109,14 +110,15 @@ class Flow:
                 check_mode=True,
                 on_event=collect,
             )
-        text = plan.render_text()
+        critical = plan.critical_path(journaled(self.session.journal.entries()))
+        text = plan.render_text() + "\n" + critical.line() + "\n"
         if problems:
             text += "\nPreflight: the run would stop on these (nothing changed):\n"
             text += "\n".join(f"  {p.line()}" for p in problems) + "\n"
         if notes:
             text += "\nFound on the hosts and left as is:\n"
             text += "\n".join(f"  note: {n}" for n in notes) + "\n"
-        return Review(plan, text, diffs, notes, summary)
+        return Review(plan, text, diffs, notes, summary, critical)
 
     def run(
         self,

@@ -1,7 +1,9 @@
 """``database`` and ``dbscript`` steps on the MySQL/MariaDB server.
 
-One admin connection per server is opened on first use and shared by the steps (they all
-run on plan host ``db``, one at a time). Passwords go to SQL as parameters only.
+Each database is a lane of its own (:func:`wizard.plan.lane`): its steps run one at a
+time on an admin connection of their own, while other databases' steps run at the same
+time on theirs. The server's privileges are checked once, on its first connection (the
+survey's, which the first lane then takes over). Passwords go to SQL as parameters only.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from wizard.connectors.mysql_checks import Change, Report
 from wizard.db import state as dbstate
 from wizard.db.scripts import apply_script, check_script, load_script
 from wizard.executor import Outcome, RunContext
-from wizard.plan import Step
+from wizard.plan import Step, lane
 from wizard.secretrefs import substitute
 from wizard.secrets import Secret
 from wizard.stepinputs import DatabaseInputs, DbscriptInputs, inputs
@@ -27,24 +29,33 @@ def _secret(value: str, ctx: RunContext) -> Secret:
 
 
 def admin_connection(step: Step, ctx: RunContext) -> MySQL:
+    """The admin connection of ``step``'s lane (one per database and server)."""
     i = inputs(step, DatabaseInputs)  # dbscript and drop_database steps carry the same
     server = i["server"]
     key = f"mysql:{server['host']}:{server['port']}:{i['admin_user']}"
+    mine = f"{key}:{lane(step)}"
     with _lock:
-        db = ctx.state.databases.get(key)
-        if db is None:
-            db = MySQL(
-                server["host"],
-                server["port"],
-                i["admin_user"],
-                _secret(i["admin_password"], ctx),
-                tls=tls_mode(server.get("tls")),
-                ca=server.get("ca"),
-            )
-            db.connect()
+        db = ctx.state.databases.get(mine)
+        if db is not None:
+            return db
+        db = ctx.state.databases.pop(key, None)  # checked, and no lane's yet: take it
+        checked = db is not None or f"{key}:checked" in ctx.state.databases
+    if db is None:  # connect outside the lock: other lanes connect at the same time
+        db = MySQL(
+            server["host"],
+            server["port"],
+            i["admin_user"],
+            _secret(i["admin_password"], ctx),
+            tls=tls_mode(server.get("tls")),
+            ca=server.get("ca"),
+        )
+        db.connect()
+        ctx.state.closers.append(db.close)
+        if not checked:
             db.preflight()
-            ctx.state.databases[key] = db
-            ctx.state.closers.append(db.close)
+    with _lock:
+        ctx.state.databases[mine] = db
+        ctx.state.databases[f"{key}:checked"] = True
     return db
 
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from wizard.lab.answers import answers_dict, lab_nodes
-from wizard.steps.nodes import http_status
+from wizard.steps.httpget import http_status
 
 pytestmark = pytest.mark.lab
 

@@ -24,7 +24,7 @@ import yaml
 
 from wizard.catalog import load_pattern
 from wizard.lab.answers import answers_for_lab, lab_nodes, maps_db_alias
-from wizard.steps.nodes import http_get
+from wizard.steps.httpget import http_get
 
 pytestmark = pytest.mark.lab
 

@@ -21,7 +21,7 @@ from wizard.connectors.mysql import MySQL
 from wizard.errors import WizardError
 from wizard.lab.answers import answers_dict, lab_nodes
 from wizard.secrets import Secret
-from wizard.steps.nodes import http_status
+from wizard.steps.httpget import http_status
 
 pytestmark = pytest.mark.lab
 

@@ -19,7 +19,7 @@ from screens.review import ReviewScreen
 from screens.run import Panel, RunScreen
 from wizard.catalog import pattern_ids
 from wizard.lab.answers import lab_nodes
-from wizard.steps.nodes import http_status
+from wizard.steps.httpget import http_status
 
 pytestmark = pytest.mark.lab
 

@@ -18,7 +18,7 @@ import yaml
 from wizard.answers import parse_answers
 from wizard.answers.example import example_yaml
 from wizard.planning.build import plan
-from wizard.steps.nodes import http_get
+from wizard.steps.httpget import http_get
 
 NAME = "apim.cw-lab-probe.test"  # reserved TLD: resolves nowhere
 

@@ -22,7 +22,8 @@ from wizard.plan import Plan, Step
 from wizard.secretrefs import has_token, substitute
 from wizard.secrets import Secret
 from wizard.steps import nodelog
-from wizard.steps.nodes import _state, http_status
+from wizard.steps.httpget import http_status
+from wizard.steps.nodes import _state
 
 if TYPE_CHECKING:
     from wizard.flow.run import Flow

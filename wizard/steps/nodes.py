@@ -11,20 +11,18 @@ that dies while we wait fails the step with the log's tail. See wizard/steps/nod
 
 from __future__ import annotations
 
-import http.client
 import shlex
 import socket
-import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from wizard.connectors.base import shell_command
 from wizard.errors import EXIT_STEP_FAILED, Where, WizardError, step_failed
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
 from wizard.steps import nodelog, vault
+from wizard.steps.httpget import http_status
 from wizard.wait import Timeout, poll
 
 # Files whose change needs a restart of a running node.
@@ -94,19 +92,12 @@ def _state(step: Step, ctx: RunContext) -> tuple[bool, bool]:
     pid = _pidfile(home)
     dirs = " ".join(_q(f"{home}/{d}") for d in CONFIG_DIRS)
     script = (
-        f'if test -e {_q(pid)} && kill -0 "$(cat {_q(pid)})" 2>/dev/null '
-        f"&& ! grep -qs '^State:[[:space:]]*Z' \"/proc/$(cat {_q(pid)})/status\"; "
-        "then echo running; "
+        f"if {_running_test(home)}; then echo running; "
         f"find {dirs} -newer {_q(pid)} -type f 2>/dev/null | head -1; fi"
     )
     out = ctx.transport(step.host).run(script, timeout=30).out.splitlines()
     running = bool(out) and out[0] == "running"
     return running, running and len(out) > 1
-
-
-def _log_size(step: Step, ctx: RunContext, log: str) -> int:
-    st = ctx.transport(step.host).stat(log)
-    return st.size if st.exists else 0
 
 
 class StartHandler:
@@ -131,7 +122,6 @@ class StartHandler:
     def _start(self, step: Step, ctx: RunContext, action: str) -> Outcome:
         inputs = step.inputs
         log = f"{inputs['home'].rstrip('/')}/repository/logs/wso2carbon.log"
-        ctx.state.start_marks[step.host] = _log_size(step, ctx, log)
         # never --optimize: the profile step optimised the home once, before its edits
         args = [a for a in inputs.get("args", []) if a != "--optimize"]
         env = {"JAVA_HOME": inputs["java_home"]} if inputs.get("java_home") else None
@@ -144,89 +134,82 @@ class StartHandler:
         # Secure Vault: the key store password in password-tmp, read and deleted by the node
         with vault.password_file(step, ctx, alive):
             cmd = [inputs["command"], action, *args]
-            res = ctx.transport(step.host).run(cmd, env=env, timeout=120)
+            script = start_script(shell_command(cmd, env), inputs["home"], log)
+            res = ctx.transport(step.host).run(script, timeout=120)
             res.check(f"{inputs['command']} {action}", host=step.host)
-            try:  # the pid file appears once the daemon runs
-                poll(alive, deadline=PID_DEADLINE, what="pid file", interval=0.1)
+            out, mark, running = parse_start(res.out)
+            ctx.state.start_marks[step.host] = mark
+            try:  # the pid file appears once the daemon runs (the script waited a while)
+                if not running:
+                    poll(alive, deadline=PID_DEADLINE, what="pid file", interval=0.1)
             except Timeout:
                 raise step_failed(
                     f"{inputs['command']} {action} returned but no process is running (no "
-                    f"live pid in {_pidfile(inputs['home'])}); output: {res.out.strip()[-300:]}",
+                    f"live pid in {_pidfile(inputs['home'])}); output: {out.strip()[-300:]}",
                     fix=f"look at {log}",
                     host=step.host,
                 ) from None
         return Outcome(True, f"{action}ed")
 
 
-def _pinned(cls: type[http.client.HTTPConnection], resolve: Mapping[str, str]) -> Any:
-    """A connection class factory that connects to ``resolve[host]`` when the URL's host is
-    a key, keeping the name for the Host header and TLS SNI (like ``curl --resolve``)."""
-
-    def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-        conn = cls(host, **kwargs)
-        address = resolve.get(conn.host.lower())
-        if address is not None:
-
-            def connect(addr: tuple[str, int], *args: Any, **kw: Any) -> socket.socket:
-                return socket.create_connection((address, addr[1]), *args, **kw)
-
-            conn._create_connection = connect  # type: ignore[attr-defined]
-        return conn
-
-    return make
+_MARK = "carbon-wizard-log-mark="
+_RUNNING = "carbon-wizard-running"
+START_WAIT = 10.0  # seconds the start command waits on the host for the pid file
 
 
-class _ResolvingHTTP(urllib.request.HTTPHandler):
-    def __init__(self, resolve: Mapping[str, str]) -> None:
-        super().__init__()
-        self._resolve = resolve
-
-    def http_open(self, req: urllib.request.Request) -> Any:
-        return self.do_open(_pinned(http.client.HTTPConnection, self._resolve), req)
-
-
-class _ResolvingHTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, context: ssl.SSLContext, resolve: Mapping[str, str]) -> None:
-        super().__init__(context=context)
-        self._ctx = context
-        self._resolve = resolve
-
-    def https_open(self, req: urllib.request.Request) -> Any:
-        return self.do_open(
-            _pinned(http.client.HTTPSConnection, self._resolve), req, context=self._ctx
-        )
+def _running_test(home: str) -> str:
+    pid = _q(_pidfile(home))
+    return (
+        f'test -e {pid} && kill -0 "$(cat {pid})" 2>/dev/null '
+        f"&& ! grep -qs '^State:[[:space:]]*Z' \"/proc/$(cat {pid})/status\""
+    )
 
 
-def http_get(
-    url: str, verify: bool = False, resolve: Mapping[str, str] | None = None, timeout: float = 3
-) -> tuple[int, dict[str, str]] | None:
-    """Status and headers of a GET (None when nothing answers); TLS unverified by default.
-
-    ``resolve`` maps host names to the addresses to connect to: a name only the nodes'
-    hosts files know (the LB's public name) is reached at its address, with the name as
-    Host header and TLS SNI, never looked up on this machine.
-    """
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    pins = {k.lower(): v for k, v in (resolve or {}).items()}
-    opener = urllib.request.build_opener(_ResolvingHTTP(pins), _ResolvingHTTPS(context, pins))
-    try:
-        with opener.open(url, timeout=timeout) as resp:
-            return int(resp.status), dict(resp.headers.items())
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), dict(exc.headers.items())
-    except (OSError, http.client.HTTPException):
-        return None
+def start_script(command: str, home: str, log: str) -> str:
+    """One round trip for a start: where the log ends now (the wait reads from there),
+    the start command, then a wait on the host until the pid file names a live process
+    (at most :data:`START_WAIT` seconds; the caller polls on after that)."""
+    loops = int(START_WAIT / 0.05)
+    return (
+        f"if test -f {_q(log)}; then echo {_MARK}$(wc -c < {_q(log)}); "
+        f"else echo {_MARK}0; fi; "
+        f"{command} || exit $?; i=0; while [ $i -lt {loops} ]; do "
+        f"if {_running_test(home)}; then echo {_RUNNING}; exit 0; fi; "
+        "sleep 0.05; i=$((i+1)); done; exit 0"
+    )
 
 
-def http_status(
-    url: str, verify: bool = False, resolve: Mapping[str, str] | None = None
-) -> int | None:
-    """The HTTP status of a GET (None when nothing answers); see :func:`http_get`."""
-    got = http_get(url, verify, resolve)
-    return got[0] if got else None
+def parse_start(out: str) -> tuple[str, int, bool]:
+    """(the start command's own output, the log mark, whether the node runs)."""
+    mark, running, own = 0, False, []
+    for line in out.splitlines():
+        if line.startswith(_MARK):
+            mark = int(line[len(_MARK) :].strip() or 0)
+        elif line == _RUNNING:
+            running = True
+        else:
+            own.append(line)
+    return "\n".join(own), mark, running
+
+
+QUICK_PROBE = 0.05  # seconds between local connects to a starting node's ports
+FULL_PROBE = 1.0  # seconds between whole readiness checks while a port is still closed
+
+
+def _ports(inputs: Mapping[str, Any]) -> list[tuple[str, int]]:
+    if "url" in inputs or not inputs.get("address"):
+        return []
+    return [(inputs["address"], int(p)) for p in (inputs.get("ports") or {}).values()]
+
+
+def _accepting(ports: list[tuple[str, int]]) -> bool:
+    """Every port accepts a connection now (from this machine, as the full check tries)."""
+    for address, port in ports:
+        try:
+            socket.create_connection((address, port), timeout=1).close()
+        except OSError:
+            return False
+    return True
 
 
 class WaitHandler:
@@ -352,9 +335,17 @@ class WaitHandler:
 
     def _wait(self, step: Step, ctx: RunContext) -> Outcome:
         deadline = float(ctx.wait_timeout or step.inputs.get("timeout") or 600)
-        state: dict[str, Any] = {"why": ""}
+        state: dict[str, Any] = {"why": "", "full": 0.0}
+        ports = _ports(step.inputs)
 
         def probe() -> bool:
+            # the whole check (over SSH: process, log, cluster) once all the readiness
+            # ports accept (a local connect each, every QUICK_PROBE seconds), and every
+            # FULL_PROBE seconds before that: a fatal line or a dead process ends the wait
+            now = time.monotonic()
+            if ports and now - state["full"] < FULL_PROBE and not _accepting(ports):
+                return False
+            state["full"] = now
             ok, why, error = self._ready(step, ctx)
             state["why"] = why
             if error is not None:
@@ -367,7 +358,13 @@ class WaitHandler:
         keep_waiting = ctx.keep_waiting
         while True:
             try:
-                poll(probe, deadline=deadline, what=f"{step.host} readiness", interval=0.2)
+                poll(
+                    probe,
+                    deadline=deadline,
+                    what=f"{step.host} readiness",
+                    interval=QUICK_PROBE,
+                    max_interval=QUICK_PROBE,
+                )
                 break
             except Timeout:
                 if keep_waiting is not None and keep_waiting(step, deadline, state["why"]):

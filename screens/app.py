@@ -1,39 +1,34 @@
 """The Textual front end. The wizard flow is one coroutine (``flow``) that awaits each
-screen's result; all blocking work runs in thread workers."""
+screen's result; all blocking work runs in thread workers.
+
+Only the welcome screen is imported before the first paint; the other screens and the
+engine behind them load in a worker once it is painted (``preload``, screens/loading.py).
+The methods that show them import them where they are used, after awaiting that worker."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerFailed
 
-from screens.done import DoneScreen
-from screens.drift import DriftScreen
-from screens.form import FormScreen
-from screens.hostkeys import HostKeysScreen
-from screens.jobs import SESSION_WRITES, Drift
-from screens.keepwaiting import KeepWaitingScreen
-from screens.password import PasswordScreen
-from screens.patterns import PatternScreen
-from screens.review import ReviewScreen
-from screens.run import RunScreen
-from screens.status import StatusScreen
+from screens.loading import load_screens
 from screens.welcome import WelcomeScreen
 from wizard.errors import EXIT_INTERRUPTED, WizardError
-from wizard.flow import HostKeyStatus
-from wizard.plan import Plan, Step
-from wizard.questions.draft import FORM_PAGES, SCREENS, Draft, draft_from_yaml, new_draft
-from wizard.questions.model import secret_label
 from wizard.secrets import redact
 from wizard.session import Session, SessionStore, sessions_root
+
+if TYPE_CHECKING:
+    from wizard.flow import Drift, HostKeyStatus
+    from wizard.plan import Plan, Step
+    from wizard.questions.draft import Draft
 
 
 class WizardApp(App[int]):
@@ -41,7 +36,6 @@ class WizardApp(App[int]):
     TITLE = "carbon-wizard"
     SUB_TITLE = "WSO2 Carbon deployments without hand-editing"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
-    TICK = 0.02
 
     def __init__(self, lab_dir: Path | None = None, session_dir: str | None = None) -> None:
         super().__init__()
@@ -51,31 +45,33 @@ class WizardApp(App[int]):
         self.draft: Draft | None = None
         self.plan: Plan | None = None  # the reviewed plan
         self.start_timeout: float | None = None  # seconds a node may take to start
-        self._save_lock = SESSION_WRITES  # shared with the review and run workers
-        self.max_block = 0.0  # worst lateness of the UI loop's timer (wall seconds)
-        self.max_busy = 0.0  # most CPU the UI thread used between two ticks (seconds)
-        self._last_tick = 0.0
-        self._last_cpu = 0.0
+        self._preloading: Worker[None] | None = None
 
     def on_mount(self) -> None:
-        # Full garbage collections walked every object loaded at start (Textual, paramiko,
-        # lxml, pydantic): measured pauses up to ~140 ms on the UI thread during a run.
-        # Freezing them out of the collector keeps each pause short.
-        gc.freeze()
-        self._last_tick, self._last_cpu = time.monotonic(), time.thread_time()
-        self.set_interval(self.TICK, self._tick)
         self.flow()
 
-    def _tick(self) -> None:
-        """Measure the UI loop: wall lateness includes waiting for a busy machine's CPU;
-        thread CPU time is the UI thread's own work, what a blocking call would show."""
-        now, cpu = time.monotonic(), time.thread_time()
-        self.max_block = max(self.max_block, now - self._last_tick - self.TICK)
-        self.max_busy = max(self.max_busy, cpu - self._last_cpu)
-        self._last_tick, self._last_cpu = now, cpu
+    def on_welcome_screen_painted(self) -> None:
+        if self._preloading is None:
+            self._preloading = self.preload()
 
-    def reset_meter(self) -> None:
-        self.max_block = self.max_busy = 0.0
+    @work(thread=True, exit_on_error=False, group="preload")
+    def preload(self) -> None:
+        """Import the other screens and the engine, then freeze what was loaded out of
+        the garbage collector: full collections walked every object loaded at start
+        (Textual, paramiko, lxml, pydantic), pauses up to ~140 ms on the UI thread."""
+        load_screens()
+        gc.freeze()
+
+    async def _loaded(self) -> None:
+        """Await the preload (started here if the welcome screen was not painted yet):
+        the imports that follow find their modules loaded. A failed preload is left to
+        those imports to report."""
+        if self._preloading is None:
+            self._preloading = self.preload()
+        try:
+            await self._preloading.wait()
+        except WorkerFailed:
+            pass
 
     # -- the flow --------------------------------------------------------------------
     @work(exclusive=True, group="flow")
@@ -86,12 +82,15 @@ class WizardApp(App[int]):
                 self.exit(0)
                 return
             start = "pattern"
+            await self._loaded()
             if choice.startswith("status:"):
                 try:
                     session = self.store.open(choice.removeprefix("status:"))
                 except WizardError as exc:
                     self.notify(redact(exc.render()), severity="error", timeout=10)
                     continue
+                from screens.status import StatusScreen
+
                 await self.push_screen_wait(StatusScreen(session))
                 continue
             if choice.startswith("resume:"):
@@ -104,6 +103,8 @@ class WizardApp(App[int]):
                 return
 
     async def _steps(self, start: str) -> str:
+        from wizard.questions.draft import SCREENS
+
         sid = start
         while True:
             if sid != "pattern":
@@ -120,6 +121,13 @@ class WizardApp(App[int]):
                 sid = SCREENS[SCREENS.index(sid) + 1]
 
     async def _show(self, sid: str) -> str:
+        from screens.done import DoneScreen
+        from screens.form import FormScreen
+        from screens.patterns import PatternScreen
+        from screens.review import ReviewScreen
+        from screens.run import RunScreen
+        from wizard.questions.draft import FORM_PAGES
+
         if sid == "pattern":
             picked = await self.push_screen_wait(PatternScreen())
             if picked is None:
@@ -141,6 +149,8 @@ class WizardApp(App[int]):
         return "exit"
 
     def _start_session(self, pattern_id: str, lab_answers: str | None) -> None:
+        from wizard.questions.draft import new_draft
+
         keep = self.draft is not None and self.draft.pattern_id == pattern_id
         if not keep:
             self.draft = new_draft(pattern_id, lab_answers)
@@ -151,6 +161,8 @@ class WizardApp(App[int]):
             self.session.meta.pattern = pattern_id
 
     def _resume(self, sid: str) -> str:
+        from wizard.questions.draft import SCREENS, draft_from_yaml
+
         session = self.store.open(sid)
         session.lock()
         self.session = session
@@ -170,8 +182,10 @@ class WizardApp(App[int]):
         self.run_worker(lambda: self._write(text, screen), thread=True, group="save")
 
     def _write(self, text: str, screen: str | None) -> None:
+        from screens.jobs import SESSION_WRITES  # shared with the review and run workers
+
         assert self.session is not None
-        with self._save_lock:
+        with SESSION_WRITES:
             self.session.save_answers(text)
             if screen is not None and self.draft is not None:
                 self.session.save_meta(screen=screen, pattern=self.draft.pattern_id)
@@ -193,16 +207,26 @@ class WizardApp(App[int]):
                 return None
         return box.get("result")
 
+    # (called from worker threads: a screen imported here is no UI-thread step)
     def confirm_keys(self, statuses: list[HostKeyStatus]) -> bool:
+        from screens.hostkeys import HostKeysScreen
+
         return bool(self.ask_from_thread(HostKeysScreen(statuses)))
 
     def confirm_drift(self, drift: list[Drift]) -> bool:
+        from screens.drift import DriftScreen
+
         return bool(self.ask_from_thread(DriftScreen(drift)))
 
     def keep_waiting(self, step: Step, seconds: float, why: str) -> bool:
+        from screens.keepwaiting import KeepWaitingScreen
+
         return bool(self.ask_from_thread(KeepWaitingScreen(step.host, seconds, why)))
 
     def ask_secret(self, field: str, label: str) -> str:
+        from screens.password import PasswordScreen
+        from wizard.questions.model import secret_label
+
         value = self.ask_from_thread(PasswordScreen(field, secret_label(field)))
         if value is None:
             raise WizardError(f"no value given for {field}", exit_code=EXIT_INTERRUPTED)

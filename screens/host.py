@@ -4,13 +4,14 @@ checker sees every call."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.screen import Screen
 
-from wizard.flow import Drift, HostKeyStatus
-from wizard.plan import Step
-from wizard.session import Session, SessionStore
+if TYPE_CHECKING:  # the welcome screen uses this before the engine is loaded
+    from wizard.flow import Drift, HostKeyStatus
+    from wizard.plan import Step
+    from wizard.session import Session, SessionStore
 
 
 class WizardHost(Protocol):

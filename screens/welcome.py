@@ -1,8 +1,10 @@
-"""First screen: start a new setup, resume a saved one, or quit."""
+"""First screen: start a new setup, resume a saved one, or quit. What it reads (the
+lab's status, the saved setups) is read by a worker once the screen is painted."""
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -14,8 +16,10 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.host import wizard_of
-from wizard.lab.info import lab_status, summary
-from wizard.session import SessionMeta
+from screens.loading import IMPORTS
+
+if TYPE_CHECKING:
+    from wizard.session import SessionMeta
 
 RESUMABLE = ("new", "planned", "interrupted", "failed", "running")
 FINISHED = ("done", "rollback-failed", "rollback-interrupted")
@@ -26,15 +30,15 @@ class WelcomeScreen(Screen[str]):
 
     BINDINGS = [Binding("q", "choose('quit')", "Quit"), Binding("n", "choose('new')", "New")]
 
+    class Painted(Message):
+        """The screen is on the terminal: what the first paint did not need may load."""
+
     class Checked(Message):
         def __init__(
-            self,
-            status: dict[str, Any] | None,
-            sessions: list[SessionMeta],
-            finished: list[SessionMeta],
+            self, lab: str, sessions: list[SessionMeta], finished: list[SessionMeta]
         ) -> None:
             super().__init__()
-            self.status = status
+            self.lab = lab  # what the lab's status says
             self.sessions = sessions
             self.finished = finished
 
@@ -53,15 +57,21 @@ class WelcomeScreen(Screen[str]):
 
     def on_mount(self) -> None:
         self.query_one("#menu", OptionList).focus()
-        self.check()
+        painted = threading.Event()
+        self.call_after_refresh(painted.set)
+        self.call_after_refresh(self.post_message, self.Painted())
+        self.check(painted)
 
     @work(thread=True, exit_on_error=False)
-    def check(self) -> None:
-        status = lab_status(getattr(self.app, "lab_dir", None))
+    def check(self, painted: threading.Event) -> None:
+        painted.wait(5)  # the paint first: this thread's imports would hold it up
+        with IMPORTS:
+            from wizard.lab.info import lab_status, summary
+        lab = summary(lab_status(getattr(self.app, "lab_dir", None)))
         metas = wizard_of(self).store.list()
         resumable = [m for m in metas if m.state in RESUMABLE]
         finished = [m for m in metas if m.state in FINISHED]
-        self.post_message(self.Checked(status, resumable, finished))
+        self.post_message(self.Checked(lab, resumable, finished))
 
     def on_welcome_screen_checked(self, message: Checked) -> None:
         menu = self.query_one("#menu", OptionList)
@@ -82,7 +92,7 @@ class WelcomeScreen(Screen[str]):
             [Option("New setup", id="new"), *resumes, *statuses, Option("Quit", id="quit")]
         )
         menu.highlighted = 0 if keep == 0 else menu.option_count - 1
-        text = summary(message.status) + f"\nSaved setups: {len(message.sessions)}"
+        text = message.lab + f"\nSaved setups: {len(message.sessions)}"
         self.query_one("#lab", Static).update(text)
 
     def action_choose(self, choice: str) -> None:

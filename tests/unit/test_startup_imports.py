@@ -1,6 +1,7 @@
-"""What ``carbon-wizard --help`` loads: the command line's declarations, none of the
-libraries or command modules a command needs (its speed is measured in
-benchmarks/bench_startup.py, not here)."""
+"""What start-up loads: ``carbon-wizard --help`` the command line's declarations only,
+none of the libraries or command modules a command needs; the wizard's first screen
+Textual and the welcome screen, not the engine (which loads after the first paint). The
+speed is measured in benchmarks/bench_startup.py, not here."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pytest
 from wizard.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[2]
+# The screens modules the first paint needs (the others load in a worker after it).
+FIRST_PAINT = {"screens.app", "screens.welcome", "screens.host", "screens.loading"}
 # Libraries only a command (or the wizard) needs; each costs tens of milliseconds to import.
 HEAVY = (
     "textual",
@@ -51,6 +54,15 @@ def test_help_loads_no_library_and_no_command_module() -> None:
     assert not heavy, f"--help loads {heavy}"
     ours = sorted(m for m in loaded if m.startswith(("wizard.", "screens")))
     assert ours == ["wizard.cli", "wizard.errors", "wizard.secrets"], ours
+
+
+def test_the_wizard_module_loads_no_engine_before_the_first_paint() -> None:
+    loaded = _loaded_by("import screens.app")
+    heavy = sorted(m for m in loaded if m.split(".")[0] in set(HEAVY) - {"textual", "rich"})
+    assert "textual" in loaded and not heavy, f"screens.app loads {heavy}"
+    engine = {"wizard.flow", "wizard.answers", "wizard.catalog", "wizard.questions"}
+    assert not engine & set(loaded), sorted(engine & set(loaded))
+    assert not [m for m in loaded if m.startswith("screens.") and m not in FIRST_PAINT]
 
 
 def test_a_command_loads_only_its_own_module() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from wizard.critical import CriticalPath, critical_path
 
 STEP_KINDS = (
+    "pack",  # product.pack: upload, verify and unpack a missing home (wizard/steps/pack.py)
     "preflight",
     "profile",
     "database",
@@ -26,6 +27,8 @@ STEP_KINDS = (
     "load_balancer",
     "hosts_entry",
     "symlink",
+    "ssh_key",  # the sync source's SSH key (wizard/steps/synckey.py)
+    "authorized_key",  # ... authorised for the sync user on a worker
     "sync_script",
     "start",
     "wait",
@@ -33,12 +36,13 @@ STEP_KINDS = (
 )
 # words that name several step kinds (``apply --only files``, the Ansible export's tags)
 KIND_GROUPS: dict[str, tuple[str, ...]] = {
-    "files": ("file_edit", "hosts_entry", "vault"),
+    "files": ("pack", "file_edit", "hosts_entry", "vault"),
     "db": ("database", "dbscript"),
     "databases": ("database", "dbscript"),
     "certs": ("certificate", "truststore"),
     "lb": ("load_balancer",),
     "nodes": ("start", "wait"),
+    "sync": ("ssh_key", "authorized_key", "sync_script"),
 }
 
 
@@ -55,6 +59,7 @@ UNDO_KINDS = (
     "remove_cron",
     "reload_lb",
     "drop_database",
+    "remove_home",  # a home a pack step unpacked (wizard/steps/pack.py)
 )
 
 

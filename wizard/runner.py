@@ -29,7 +29,7 @@ from wizard.executor import Event, Executor, RunContext, RunState, Summary
 from wizard.plan import Plan, Step
 from wizard.planning.build import plan as make_plan
 from wizard.planning.build import survey_files
-from wizard.planning.homefacts import Facts, gather
+from wizard.planning.homefacts import Facts, gather, pack_homes
 from wizard.secretrefs import paths as token_paths
 from wizard.secrets import Prompter, Secret, resolve
 from wizard.session import Session
@@ -181,9 +181,12 @@ class Runner:
         facts = Facts()
         with ThreadPoolExecutor(1, thread_name_prefix="cw-dbfacts") as pool:
             server = pool.submit(self._server, facts)
+            files = survey_files(self.answers, pattern)
             facts.homes, facts.unreachable = gather(
-                survey_files(self.answers, pattern), self.transport, parallelism=self.parallelism
+                files, self.transport, parallelism=self.parallelism
             )
+            # a missing home that product.pack will unpack: read from the zip instead
+            facts.homes.update(pack_homes(self.answers.product.pack, files, facts.homes))
             facts.server = server.result()
         self.facts = facts
         self.plan = make_plan(self.answers, pattern, facts)

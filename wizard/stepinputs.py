@@ -193,7 +193,37 @@ class VaultInputs(TypedDict):
     secrets: list[dict[str, str]]
 
 
+class PackInputs(TypedDict):
+    source: str  # the zip on the wizard's machine (product.pack)
+    home: str
+    products: list[str]  # what carbon.xml's "<Name> <Version>" may say
+    marker: str
+    manifest: str
+
+
+class SshKeyInputs(TypedDict):
+    key: str  # the private key on the sync source
+    generate: bool  # made by the wizard when missing (sync.key not answered)
+    comment: str
+
+
+class AuthorizedKeyInputs(TypedDict):
+    user: str  # the sync user on the worker
+    login_user: str  # the worker's SSH user
+    key_host: str  # the sync source, which holds the key
+    key: str
+    comment: str
+
+
 # rollback (wizard/undo.py)
+class RemoveHomeInputs(TypedDict):
+    path: str
+    marker: str
+    manifest: str
+    session: str
+    ignore: list[str]  # relative paths (a trailing / : a folder) the drift check leaves out
+
+
 class StopNodeInputs(TypedDict):
     home: str
     command: str
@@ -243,6 +273,10 @@ MODELS: dict[str, type] = {
     "symlink": SymlinkInputs,
     "sync_script": SyncScriptInputs,
     "vault": VaultInputs,
+    "pack": PackInputs,
+    "ssh_key": SshKeyInputs,
+    "authorized_key": AuthorizedKeyInputs,
+    "remove_home": RemoveHomeInputs,
     "stop_node": StopNodeInputs,
     "restore_file": RestoreFileInputs,
     "restore_link": RestoreLinkInputs,

@@ -8,7 +8,9 @@ backup, or nothing) and the last one the bytes the wizard left. The rollback, in
 2. put every file back, the last written first: from its backup, or removed when the
    wizard created it; a directory the session replaced by a link comes back;
 3. remove the session's cron entry; reload NGINX where its configuration came back;
-4. with ``drop_databases``: drop the databases the wizard created (its marker), never
+4. remove a home a ``pack`` step of the session unpacked (its marker names the session;
+   files of the pack changed since are shown first, like a file changed since written);
+5. with ``drop_databases``: drop the databases the wizard created (its marker), never
    others.
 
 Every step is check-then-act like an apply's, so an interrupted rollback resumes.
@@ -55,12 +57,16 @@ def _changes(entries: list[Entry]) -> dict[tuple[str, str], _Written]:
 
 
 def _changed_steps(entries: list[Entry], kind: str) -> list[str]:
-    """Ids of the steps of ``kind`` whose last done entry changed something."""
-    last: dict[str, Entry] = {}
-    for e in entries:
-        if e.kind == kind and e.event == "done":
-            last[e.step] = e
-    return [sid for sid, e in last.items() if e.outcome == "changed"]
+    """Ids of the steps of ``kind`` that changed something in one of the session's runs
+    (a node started by the first apply is still the session's after a second apply
+    that found it running)."""
+    return list(
+        dict.fromkeys(
+            e.step
+            for e in entries
+            if e.kind == kind and e.event == "done" and e.outcome == "changed"
+        )
+    )
 
 
 def undo_plan(
@@ -164,6 +170,7 @@ def undo_plan(
                 depends_on=[last_on_host[lb.host]],
             )
         )
+    steps += _remove_homes(entries, by_id, written, last_on_host, stops, session_id)
     if drop_databases:
         for s in plan.steps:
             if s.kind != "database":
@@ -180,3 +187,57 @@ def undo_plan(
             )
     nothing = not steps
     return UndoPlan(Plan(plan.pattern, steps), nothing)
+
+
+# what bin/profileSetup.sh rewrites or deletes in a home (wizard/steps/profile.py)
+PROFILE_TOUCHES = (
+    "repository/conf/api-manager.xml",
+    "repository/conf/axis2/axis2.xml",
+    "repository/conf/registry.xml",
+    "repository/deployment/server/",
+)
+
+
+def _remove_homes(
+    entries: list[Entry],
+    by_id: dict[str, Step],
+    written: list[_Written],
+    last_on_host: dict[str, str],
+    stops: list[str],
+    session_id: str,
+) -> list[Step]:
+    """A ``remove_home`` step per home a ``pack`` step of the session unpacked, after the
+    node stopped and its files were put back. The files the session's steps wrote (and
+    what the profile optimisation changed) are left out of its "changed since" check."""
+    profiled = {by_id[s].host for s in _changed_steps(entries, "profile") if s in by_id}
+    out = []
+    for sid in _changed_steps(entries, "pack"):
+        pack = by_id.get(sid)
+        if pack is None:
+            continue
+        home = pack.inputs["home"].rstrip("/")
+        ours = sorted(
+            w.first.path[len(home) + 1 :]
+            for w in written
+            if w.first.host == pack.host and w.first.path.startswith(home + "/")
+        )
+        ignore = [*ours, *(PROFILE_TOUCHES if pack.host in profiled else ())]
+        after = [last_on_host[pack.host]] if pack.host in last_on_host else []
+        out.append(
+            Step(
+                f"undo:{pack.host}:home",
+                "remove_home",
+                pack.host,
+                f"remove {home}, unpacked from {posixpath.basename(pack.inputs['source'])} "
+                "by this session",
+                {
+                    "path": home,
+                    "marker": pack.inputs["marker"],
+                    "manifest": pack.inputs["manifest"],
+                    "session": session_id,
+                    "ignore": ignore,
+                },
+                depends_on=[*stops, *after],
+            )
+        )
+    return out

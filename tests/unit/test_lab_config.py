@@ -66,6 +66,7 @@ def test_sshd_accepts_the_rendered_config(tmp_path: Path) -> None:
     sshd.wait_keygen([sshd.keygen(key, "t")])
     cfg = tmp_path / "sshd_config"
     cfg.write_text(_sshd_cfg(tmp_path, user="root" if os.geteuid() == 0 else "nobody"))
+    sshd.ensure_privsep_dir()  # as the lab does before it starts an sshd
     res = subprocess.run([sshd.SSHD, "-t", "-f", str(cfg)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
 

@@ -112,7 +112,9 @@ def test_active_passive_shape():
     order = [s.id for s in p.steps]
     assert order.index("lb:load_balancer") < order.index("active:start")
     assert "active:wait" in p.step("passive:start").depends_on
-    assert set(p.step("active:sync_script").depends_on) == {"active:wait", "passive:wait"}
+    assert set(p.step("active:sync_script").depends_on) == {
+        "active:wait", "passive:wait", "active:ssh_key", "passive:authorized_key"
+    }  # fmt: skip
     assert p.step("passive:wait").inputs["members"] == 2
 
 

@@ -216,6 +216,13 @@ class Product(_Model):
     home: AbsPath = Field(title="Product home on the hosts", description="e.g. /opt/wso2am-2.6.0")
     java_home: AbsPath | None = Field(None, title="JAVA_HOME on the hosts")
     driver_jar: FilePath | None = Field(None, title="JDBC driver jar (local path)")
+    pack: FilePath | None = Field(
+        None,
+        title="Product pack zip (local path)",
+        description="e.g. wso2am-2.6.0.zip on this machine: uploaded once to each node whose "
+        "home is missing, sha256-checked and unpacked there (its one top folder becomes the "
+        "home); blank: the homes are unpacked already",
+    )
     driver_class: Literal["com.mysql.jdbc.Driver", "com.mysql.cj.jdbc.Driver"] = (
         "com.mysql.jdbc.Driver"
     )

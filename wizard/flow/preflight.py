@@ -13,7 +13,11 @@ Checks (each only where the selected steps need it):
   JVM refuses its ``-Djava.endorsed.dirs``);
 - ``ports``: nothing else listens on the ports a node that is not running will open;
 - ``disk``: room for the edits, logs (and an unpacked pack) where the home lives;
-- ``db-reach``: each node that will start reaches the database port.
+- ``db-reach``: each node that will start reaches the database port;
+- ``tools``: the commands the host's steps run (``unzip`` or ``python3`` and
+  ``sha256sum`` for a pack, ``ssh-keygen``/``ssh``/``rsync``/``crontab`` for the sync),
+  see wizard/flow/preflight_pack.py, which also checks a home a pack will make: its
+  folder missing or empty, the folder it goes in writable, room for zip and home.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wizard.connectors.packzip import open_pack
 from wizard.connectors.parallel import run_per_host
 from wizard.errors import EXIT_BAD_INPUT, Where, WizardError
+from wizard.flow import preflight_pack
 from wizard.plan import Plan
 from wizard.planning.layout import product_problem
 
@@ -33,7 +39,7 @@ if TYPE_CHECKING:
     from wizard.flow.model import Prepared
     from wizard.runner import Runner
 
-CHECKS = ("ssh", "db", "home", "version", "java", "ports", "disk", "db-reach")
+CHECKS = ("ssh", "db", "home", "version", "java", "ports", "disk", "db-reach", "tools")
 MIN_FREE_KB = 256 * 1024  # edits, backups, logs of a start
 JAVA_OK = re.compile(r'version "1\.[78][._]')
 _FILES = {"file_edit", "hosts_entry", "driver", "profile", "symlink", "certificate", "truststore"}
@@ -92,12 +98,17 @@ def _node_checks(
         err = facts.unreachable[name]
         return [Problem("ssh", name, err.what, err.fix or "")]
     home = node["home"]
-    pack = getattr(prepared.answers.product, "pack", None)
     homefacts = facts.homes.get(name) if facts is not None else None
-    if kinds & _FILES and homefacts is not None and not homefacts.present and not pack:
+    unpack = homefacts is not None and homefacts.pack is not None  # product.pack makes it
+    if kinds & _FILES and homefacts is not None and not homefacts.present:
         out.append(Problem("home", name, f"there is no product home at {home} "
                            "(no repository/conf/carbon.xml)",
                            "unpack the pack there, or give product.pack to have it unpacked"))  # fmt: skip
+    if unpack and "pack" not in kinds and kinds & (_FILES | _JAVA):
+        out.append(Problem("home", name, f"there is no product home at {home} yet and the "
+                           "pack step that makes it is not selected",
+                           "run without --only/--skip (or with --only files)"))  # fmt: skip
+    pack = open_pack(str(prepared.answers.product.pack)) if unpack and "pack" in kinds else None
     wrong = product_problem(prepared.pattern, node, _ctx(prepared, node), homefacts)
     if wrong is not None:
         out.append(Problem("version", name, wrong.what, wrong.fix or ""))
@@ -106,10 +117,14 @@ def _node_checks(
     java = str(prepared.answers.product.java_home) if prepared.answers.product.java_home else None
     db = next((s.inputs["tcp"][0] for s in plan.steps
                if s.kind == "preflight" and s.host == name and s.inputs.get("tcp")), "")  # fmt: skip
-    res = runner.transport(name).run(_node_script(home, java, ports, start, db), timeout=60)
+    script = _node_script(home, java, ports, start, db)
+    script += "; " + preflight_pack.script(home, kinds, pack is not None)
+    res = runner.transport(name).run(script, timeout=60)
     got = dict(line.split("=", 1) for line in res.out.splitlines() if "=" in line)
     free = int(got.get("free") or 0)
-    if kinds & _FILES and free < MIN_FREE_KB:
+    for check, what, fix in preflight_pack.problems(home, got, free, MIN_FREE_KB, pack):
+        out.append(Problem(check, name, what, fix))
+    if kinds & _FILES and free < MIN_FREE_KB and pack is None:
         out.append(Problem("disk", name, f"{free // 1024} MB free where {home} lives",
                            f"free at least {MIN_FREE_KB // 1024 // 1024 or 1} GB there"))  # fmt: skip
     if kinds & _JAVA and not JAVA_OK.search(got.get("java", "")):

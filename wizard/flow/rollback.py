@@ -43,7 +43,7 @@ def rollback(flow: Flow, prepared: Prepared, *, drop_databases: bool = False) ->
 
         runner.execute(
             handlers.result(),
-            selected={s.id for s in undo.plan.steps if s.kind == "restore_file"},
+            selected={s.id for s in undo.plan.steps if s.kind in ("restore_file", "remove_home")},
             check_mode=True,
             on_event=seen,
         )

@@ -65,7 +65,7 @@ def build(
     boot_delay: float,
     say: Progress,
 ) -> dict[str, Any]:
-    from wizard.lab import pack  # delivered alongside; imported late so status/down never need it
+    from wizard.lab import pack, packs  # imported late so status/down never need them
 
     secrets_dir = mkdir(dir / "secrets", 0o700)
     keys_dir = mkdir(dir / "keys", 0o700)
@@ -171,6 +171,17 @@ def build(
             for name, user in zip(names, host_users, strict=True)
         }
         plan = lab_homes(view, say)
+        zips = {
+            flavour: pool.submit(
+                packs.make_pack_zip,
+                mkdir(dir / "packs", 0o755),
+                keystores=keystores_dir,
+                flavour=flavour,
+                boot_delay=boot_delay,
+                pack_from=pack_from,
+            )
+            for flavour in pack.FLAVOURS
+        }
         installs = [
             pool.submit(
                 pack.install_pack,
@@ -185,6 +196,8 @@ def build(
         ]
         for f in installs:
             f.result()
+        made = {flavour: str(f.result()) for flavour, f in zips.items()}
+        rec.update(lambda lab: lab.update({"packs": made}))  # product.pack zips by flavour
         for h in view["hosts"]:
             make_hosts_file(Path(h["home"]).parent / HOSTS_FILE, owners[h["name"]])
 
@@ -253,20 +266,24 @@ def make_hosts_file(path: Path, owner: tuple[int, int] | None) -> None:
 
 
 def _prepare_home(home: Path, user: users.HostUser, client_pub: str, env: dict[str, str]) -> Path:
-    """The host user's home: its own, with a root-owned authorized_keys and .carbon-env."""
+    """The host user's home: its own, with its own ``.ssh`` (0700) and authorized_keys
+    (0600), as on a real host (the wizard authorises the artifact sync's key there), and
+    its .carbon-env."""
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o755)
     ssh_dir = home / ".ssh"
     ssh_dir.mkdir(exist_ok=True)
-    os.chmod(ssh_dir, 0o755)
+    os.chmod(ssh_dir, 0o700)
     auth = ssh_dir / "authorized_keys"
     auth.write_text(client_pub + " carbon-wizard-lab\n")
-    os.chmod(auth, 0o644)
+    os.chmod(auth, 0o600)
     env_file = home / ".carbon-env"
     env_file.write_text(env_file_text(env))
     os.chmod(env_file, 0o644)
     if users.is_root():
         os.chown(home, user.uid, user.gid)
+        os.chown(ssh_dir, user.uid, user.gid)
+        os.chown(auth, user.uid, user.gid)
         os.chown(env_file, user.uid, user.gid)
         profile = home / ".bashrc"
         profile.write_text(". ~/.carbon-env\n")

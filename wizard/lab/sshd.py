@@ -4,8 +4,9 @@
 and sudo start such an sshd of their own; the lab's hosts never do.)
 
 Every host listens on the same port on its own loopback address. The authorized
-keys file is root-owned (when root) and sits under the host user's home, so that
-sshd's StrictModes checks pass even when the lab lives under /tmp. A non-root lab
+keys file belongs to the host user (0600, in its 0700 ``.ssh``, when root) and sits
+under its home, so that sshd's StrictModes checks pass even when the lab lives under
+/tmp (they stop at the home folder). A non-root lab
 (one user for all hosts, whose home is elsewhere) runs with StrictModes off.
 """
 

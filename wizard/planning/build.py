@@ -13,7 +13,9 @@ from wizard.plan import Plan
 from wizard.planning.config import ConfigSteps
 from wizard.planning.homefacts import Facts
 from wizard.planning.layout import ref_files
+from wizard.planning.pack import add_pack
 from wizard.planning.run import RunSteps
+from wizard.planning.synckey import add_sync_key
 from wizard.planning.vault import add_vault
 
 
@@ -26,6 +28,8 @@ class _Builder(ConfigSteps, RunSteps):
         self.start_groups()
         self.sync()
         add_vault(self)  # after the starts (their password file), before the plan is built
+        add_sync_key(self)  # the sync source's SSH key, authorised on the workers
+        add_pack(self)  # product.pack: first on every node, all in the home depend on it
         return Plan(
             self.p.id,
             self.steps,

@@ -13,11 +13,13 @@ import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 
 from lxml import etree
 
-from wizard.connectors.base import Transport
+from wizard.connectors.base import FileStat, Transport
 from wizard.connectors.mysql_checks import ServerInfo
+from wizard.connectors.packzip import open_pack
 from wizard.connectors.parallel import run_per_host
 from wizard.edits.model import NSMAP
 from wizard.errors import EXIT_BAD_INPUT, Where, WizardError
@@ -50,6 +52,9 @@ class HomeFacts:
     home: str
     files: dict[str, bytes] = field(default_factory=dict)
     datasource_files: tuple[str, ...] = ()
+    # the home is missing and these facts were read from the product zip that the
+    # ``pack`` step will unpack there (product.pack); None: read from the host
+    pack: str | None = None
 
     @property
     def present(self) -> bool:
@@ -145,7 +150,17 @@ def _parse(data: bytes, where: Where) -> etree._Element:
         ) from None
 
 
-def read_home(transport: Transport, host: str, home: str, extra: Iterable[str]) -> HomeFacts:
+class HomeReader(Protocol):
+    """What :func:`read_home` reads with: a transport, or a product zip's view."""
+
+    def listdir(self, path: str) -> list[str]: ...
+
+    def stat(self, path: str) -> FileStat: ...
+
+    def read(self, path: str, size: int | None = None) -> bytes: ...
+
+
+def read_home(transport: HomeReader, host: str, home: str, extra: Iterable[str]) -> HomeFacts:
     """Read one home: carbon.xml, the datasource files Carbon loads and ``extra`` (relative paths);
     a file that is not there is simply absent from the facts."""
     facts = HomeFacts(host, home)
@@ -192,3 +207,19 @@ def gather(
         else:
             out[node] = res
     return out, failed
+
+
+def pack_homes(
+    pack: str | None, homes: dict[str, tuple[str, list[str]]], found: dict[str, HomeFacts]
+) -> dict[str, HomeFacts]:
+    """With ``product.pack``: each node whose home was read and is missing (no carbon.xml)
+    read instead from the zip the ``pack`` step will unpack there, so that the plan is
+    the plan of an unpacked home (and the preflight checks the zip's product)."""
+    out: dict[str, HomeFacts] = {}
+    for node, (home, extra) in homes.items():
+        if not pack or node not in found or found[node].present:
+            continue
+        facts = read_home(open_pack(pack).view(home), node, home, extra)
+        facts.pack = pack
+        out[node] = facts
+    return out

@@ -157,6 +157,16 @@ def default_dbs(pattern: Pattern, dbs: Mapping[str, dict[str, Any]]) -> dict[str
     return out
 
 
+def wanted_products(pattern: Pattern, node: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    """What carbon.xml's ``<Name> <Version>`` may say for this node's role."""
+    role = pattern.roles.get(node["role"])
+    where = f"catalog {pattern.id}: role {node['role']} products"
+    return [
+        values.text(p, ctx, where)
+        for p in ((role.products if role else None) or ["WSO2 API Manager {{ product.version }}"])
+    ]
+
+
 def product_problem(
     pattern: Pattern, node: dict[str, Any], ctx: dict[str, Any], facts: HomeFacts | None
 ) -> WizardError | None:
@@ -165,16 +175,21 @@ def product_problem(
     if facts is None or not facts.present:
         return None
     found = facts.product()
-    role = pattern.roles.get(node["role"])
-    where = f"catalog {pattern.id}: role {node['role']} products"
-    wanted = [
-        values.text(p, ctx, where)
-        for p in ((role.products if role else None) or ["WSO2 API Manager {{ product.version }}"])
-    ]
+    wanted = wanted_products(pattern, node, ctx)
     if found is not None and str(found).lower() in {w.lower() for w in wanted}:
         return None
     path = posixpath.join(node["home"], CARBON_XML)
     holds = f"{found}" if found and str(found) else "no product name and version"
+    if facts.pack:  # the home is missing: the zip product.pack would unpack there
+        return bad_input(
+            f"the product pack {facts.pack} (for the missing home {node['home']} on node "
+            f"{node['name']}) holds {holds} (carbon.xml <Name>/<Version>); this "
+            f"{pattern.id} plan is for {' or '.join(wanted)}: nothing was changed",
+            fix="give product.pack the zip of that product and version",
+            host=node["name"],
+            file=facts.pack,
+            field="product.pack",
+        )
     return bad_input(
         f"the home {node['home']} on node {node['name']} holds {holds} (carbon.xml "
         f"<Name>/<Version>); this {pattern.id} plan is for {' or '.join(wanted)}: nothing "

@@ -21,6 +21,8 @@ MODULES = (
     "lb",
     "undo",
     "vault",  # Secure Vault (product.secure_vault)
+    "pack",  # product.pack: a missing home unpacked (and removed by rollback)
+    "synckey",  # the artifact sync's SSH key and its authorisation on the workers
 )
 
 
@@ -28,4 +30,6 @@ def handlers() -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name in MODULES:
         found.update(importlib.import_module(f"wizard.steps.{name}").HANDLERS)
-    return found
+    # in check mode, a step in a home that a pack step is still to unpack would change
+    after_pack: Any = importlib.import_module("wizard.steps.pack").after_pack
+    return dict(after_pack(found))

@@ -202,6 +202,16 @@ class SessionStore:
         metas = self.list()
         return self.open(metas[0].id) if metas else None
 
+    def pick(self, sid: str | None) -> Session:
+        """The session ``sid``, or the latest when none is given; no session: bad input."""
+        session = self.open(sid) if sid else self.latest()
+        if session is None:
+            raise bad_input(
+                f"there is no saved session in {self.root}",
+                fix="start one with: carbon-wizard apply --answers FILE",
+            )
+        return session
+
     def remove(self, sid: str) -> None:
         session = self.open(sid)
         session.lock()  # refuse to remove a session in use

@@ -112,7 +112,7 @@ def test_no_secret_leaves_a_full_run(slab: dict[str, Any], tmp_path: Path) -> No
     assert '"step": "node:wait"' in res.stdout and '"diff"' in res.stdout
 
     # the sampler really watched the run: the wizard itself and the host side
-    assert sampler.rounds >= took / 0.5, (sampler.rounds, took)
+    assert sampler.rounds >= 3, (sampler.rounds, took)  # several looks, not a rate
     assert any(b"wizard" in c and b" apply " in c for c in sampler.seen)
     assert any(c.startswith(f"sshd: {pw.pw_name}".encode()) for c in sampler.seen)
 

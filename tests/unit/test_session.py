@@ -102,3 +102,18 @@ def test_journal_appends_from_many_threads_are_whole_lines_and_share_fsyncs(
     assert {e.step for e in entries} == {f"h{n}:step{i}" for n in range(8) for i in range(20)}
     assert len(syncs) < 160  # fsyncs were shared
     assert journal._synced == 160  # and every line was covered by one
+
+
+def test_pick_opens_the_given_or_the_latest_session_and_names_the_folder_when_none(
+    tmp_path: Path,
+) -> None:
+    store = SessionStore(tmp_path)
+    with pytest.raises(WizardError) as exc:
+        store.pick(None)
+    assert str(tmp_path) in exc.value.what and "apply --answers" in (exc.value.fix or "")
+    first = store.create("apim-all-in-one")
+    second = store.create("apim-active-passive")
+    latest = store.list()[0].id
+    assert latest in (first.meta.id, second.meta.id)
+    assert store.pick(None).meta.id == latest
+    assert store.pick(first.meta.id).meta.id == first.meta.id

@@ -118,12 +118,7 @@ def _apply(args: argparse.Namespace) -> int:
 
 def _resume(args: argparse.Namespace) -> int:
     store = _store(args)
-    session = store.open(args.id) if args.id else store.latest()
-    if session is None:
-        raise bad_input(
-            f"there is no saved session in {store.root}",
-            fix="start one with: carbon-wizard apply --answers FILE",
-        )
+    session = store.pick(args.id)
     source = str(session.answers_path)
     return _run(args, session, read_answers(source), source)
 
@@ -140,9 +135,7 @@ def _ignored(values: list[str]) -> set[str]:
 
 def _rollback(args: argparse.Namespace) -> int:
     store = _store(args)
-    session = store.open(args.id) if args.id else store.latest()
-    if session is None:
-        raise bad_input(f"there is no saved session in {store.root}")
+    session = store.pick(args.id)
     tty = sys.stdin.isatty()
     interactive = tty and not args.yes
     if not args.yes and not tty:

@@ -96,12 +96,7 @@ def _write_new(path: Path, text: str, force: bool) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     store = _store(args)
-    session = store.open(args.id) if args.id else store.latest()
-    if session is None:
-        raise bad_input(
-            f"there is no saved session in {store.root}",
-            fix="start one with: carbon-wizard apply --answers FILE",
-        )
+    session = store.pick(args.id)
     text, notes = export_answers(session)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)

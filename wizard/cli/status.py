@@ -11,16 +11,14 @@ import json
 import sys
 
 from wizard.answers import read_answers
-from wizard.errors import EXIT_OK, EXIT_STEP_FAILED, bad_input
+from wizard.errors import EXIT_OK, EXIT_STEP_FAILED
 from wizard.flow import Flow, Hooks
 from wizard.session import SessionStore, sessions_root
 
 
 def _status(args: argparse.Namespace) -> int:
     store = SessionStore(sessions_root(getattr(args, "session_dir", None)))
-    session = store.open(args.id) if args.id else store.latest()
-    if session is None:
-        raise bad_input(f"there is no saved session in {store.root}")
+    session = store.pick(args.id)
     tty = sys.stdin.isatty()
 
     def ask(field: str, label: str) -> str:

@@ -194,7 +194,19 @@ def test_a_missing_home_is_unpacked_started_then_rolled_back(
     counts = _summary(again.stdout)
     assert counts["changed"] == 0 and counts["failed"] == 0, again.stdout[-4000:]
 
-    # the setup's session (a re-run is a session of its own, which changed nothing)
+    # an admin's edit in the unpacked home (not a file the wizard wrote): a headless
+    # rollback stops, shows it and keeps the home
+    server_sh = rig.home / "bin/wso2server.sh"
+    stock = server_sh.read_bytes()
+    server_sh.write_bytes(stock.replace(b"\n", b"\n# -Xmx4g (admin)\n", 1))
+    # (the setup's own session: a re-run is a session of its own, which changed nothing)
+    kept = _cli(rig.sessions, "rollback", session, "--yes")
+    assert kept.returncode == 1, kept.stdout[-4000:] + kept.stderr
+    assert "changed since the wizard wrote it" in kept.stdout + kept.stderr
+    assert "bin/wso2server.sh" in kept.stdout and rig.home.is_dir()
+    assert rig.running()  # nothing rolled back, the node left as it was
+    server_sh.write_bytes(stock)
+
     back = _cli(rig.sessions, "rollback", session, "--yes", "--drop-databases")
     assert back.returncode == 0, back.stdout[-4000:] + back.stderr
     assert not rig.home.exists() and not rig.running(), back.stdout[-4000:]

@@ -7,6 +7,7 @@ export or in Ansible's output."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -207,7 +208,17 @@ def _differences(want: dict[str, bytes], got: dict[str, bytes]) -> list[str]:
     want, got = _made_keys(want), _made_keys(got)
     diff = [f"only after apply: {k}" for k in want if k not in got]
     diff += [f"only after ansible: {k}" for k in got if k not in want]
-    diff += [f"differs: {k}" for k in want if k in got and want[k] != got[k]]
+    for k in want:
+        if k in got and want[k] != got[k]:
+            lines = difflib.unified_diff(
+                want[k].decode(errors="replace").splitlines(),
+                got[k].decode(errors="replace").splitlines(),
+                "apply",
+                "ansible",
+                lineterm="",
+                n=1,
+            )
+            diff.append(f"differs: {k}\n" + "\n".join(list(lines)[:40]))
     return diff
 
 

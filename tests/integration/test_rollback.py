@@ -130,6 +130,27 @@ def test_rollback_puts_back_every_file_stops_nodes_and_drops_only_its_databases(
     rig.run("rollback", "--yes", "--drop-databases")
 
 
+def test_after_a_rerun_that_changed_nothing_rollback_undoes_the_setup(
+    rblab: dict[str, Any],
+) -> None:
+    """Every apply is a session; a re-run changes nothing, so ``rollback`` (no id) rolls
+    back the latest session of the same setup that changed something, and says so."""
+    rig = Rig(rblab, "rerun")
+    before = rig.files()
+    first = rig.run("apply", "--answers", str(rig.answers), "--yes")
+    assert first.returncode == 0, first.stdout + first.stderr
+    rerun = rig.run("apply", "--answers", str(rig.answers), "--yes")
+    assert rerun.returncode == 0 and " 0 changed" in rerun.stdout, rerun.stdout + rerun.stderr
+    assert rig.running()
+
+    back = rig.run("rollback", "--yes", "--drop-databases")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "changed nothing (a re-run); rolling back" in back.stdout, back.stdout
+    assert not rig.running()
+    assert rig.files() == before
+    assert rig.existing_dbs() == set()
+
+
 def test_a_file_changed_since_the_wizard_wrote_it_stops_a_headless_rollback(
     rblab: dict[str, Any],
 ) -> None:

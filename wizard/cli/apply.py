@@ -20,6 +20,7 @@ from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, bad_input
 from wizard.executor import Event
 from wizard.flow import Drift, Flow, Hooks
 from wizard.flow.preflight import CHECKS
+from wizard.flow.rollback import pick as pick_rollback
 from wizard.plan import KIND_GROUPS, STEP_KINDS, Plan
 from wizard.runner import unknown_keys_text
 from wizard.session import Session, SessionStore, sessions_root
@@ -134,14 +135,15 @@ def _ignored(values: list[str]) -> set[str]:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    store = _store(args)
-    session = store.pick(args.id)
+    session, picked = pick_rollback(_store(args), args.id)
     tty = sys.stdin.isatty()
     interactive = tty and not args.yes
     if not args.yes and not tty:
         raise bad_input("no terminal to confirm on", fix="add --yes to roll back headless")
     printer = Printer(args.json, show_diffs=True)
     hooks = _hooks(printer, interactive, tty)
+    if picked:
+        printer.note(picked)
     flow = Flow(session, hooks, accept_new_keys=args.accept_new_host_keys)
     source = str(session.answers_path)
     with session:

@@ -14,6 +14,41 @@ from wizard.undo import undo_plan
 
 if TYPE_CHECKING:
     from wizard.flow.run import Flow
+    from wizard.session import Session, SessionStore
+
+
+def changed_something(session: Session) -> bool:
+    """Whether the session has anything to roll back (since its last rollback)."""
+    saved = session.load_plan()
+    if not saved:
+        return False
+    entries = session.journal.since_rollback()
+    return not undo_plan(Plan.from_dict(saved), entries, session_id=session.meta.id).nothing
+
+
+def pick(store: SessionStore, sid: str | None) -> tuple[Session, str | None]:
+    """The session to roll back, and a note when it is not the latest: ``sid``, else the
+    latest session of the latest setup (same pattern and hosts) that changed something.
+    A re-run that changed nothing is a session of its own; rolling it back would leave
+    the setup as it is, so the session whose changes are on the hosts is picked."""
+    if sid:
+        return store.pick(sid), None
+    latest = store.pick(None)
+    if changed_something(latest):
+        return latest, None
+    for meta in store.list():
+        if meta.id == latest.meta.id or meta.pattern != latest.meta.pattern:
+            continue
+        if meta.hosts != latest.meta.hosts:
+            continue
+        older = store.open(meta.id)
+        if changed_something(older):
+            return older, (
+                f"the latest session {latest.meta.id} changed nothing (a re-run); rolling "
+                f"back {older.meta.id}, the latest {meta.pattern} setup of these hosts that "
+                "changed something"
+            )
+    return latest, None
 
 
 def rollback(flow: Flow, prepared: Prepared, *, drop_databases: bool = False) -> RunResult:

@@ -46,6 +46,9 @@ class WizardApp(App[int]):
         self.plan: Plan | None = None  # the reviewed plan
         self.start_timeout: float | None = None  # seconds a node may take to start
         self._preloading: Worker[None] | None = None
+        self._saves = 0  # save() calls so far (UI thread)
+        self._saved = 0  # the newest of them written (under SESSION_WRITES)
+        self._screen_saved = 0  # the newest of them that wrote the screen
 
     def on_mount(self) -> None:
         self.flow()
@@ -179,15 +182,22 @@ class WizardApp(App[int]):
         if self.session is None or self.draft is None:
             return
         text = self.draft.yaml()
-        self.run_worker(lambda: self._write(text, screen), thread=True, group="save")
+        self._saves += 1
+        seq = self._saves
+        self.run_worker(lambda: self._write(text, screen, seq), thread=True, group="save")
 
-    def _write(self, text: str, screen: str | None) -> None:
+    def _write(self, text: str, screen: str | None, seq: int) -> None:
+        """Save workers may take the lock in any order: an older text never overwrites a
+        newer one (typing fast starts one worker per key)."""
         from screens.jobs import SESSION_WRITES  # shared with the review and run workers
 
         assert self.session is not None
         with SESSION_WRITES:
-            self.session.save_answers(text)
-            if screen is not None and self.draft is not None:
+            if seq > self._saved:
+                self._saved = seq
+                self.session.save_answers(text)
+            if screen is not None and self.draft is not None and seq > self._screen_saved:
+                self._screen_saved = seq
                 self.session.save_meta(screen=screen, pattern=self.draft.pattern_id)
 
     # -- questions from worker threads -----------------------------------------------

@@ -115,9 +115,19 @@ async def _settle(app: Any, pilot: Any) -> None:
     await pilot.pause()
 
 
+def _holds(predicate: Callable[[], bool]) -> bool:
+    """The predicate's value; a widget it queries that is not mounted yet is a no."""
+    from textual.css.query import NoMatches
+
+    try:
+        return bool(predicate())
+    except NoMatches:
+        return False
+
+
 async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not _holds(predicate):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         await pilot.pause(0.05)

@@ -389,22 +389,20 @@ KILL_MID_WRITE = """
 import os, signal, sys
 from wizard.connectors import ssh
 start, end = os.environ["CW_TEST_KILL_WRITE"].split("|")
-upload = ssh.SshTransport._upload
-def _upload(self, path, write, st, mode):
+fill = ssh.SshTransport._fill
+def _fill(self, pipe, handle, chunks, mode, st, path):
     if not (os.path.basename(path).startswith(start) and path.endswith(end)):
-        return upload(self, path, write, st, mode)
-    def half(fh):
-        real = fh.write
-        def write_half(data):
-            real(data[: len(data) // 2])
-            fh.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
-        fh.write = write_half
-        write(fh)
-    return upload(self, path, half, st, mode)
-ssh.SshTransport._upload = _upload
+        return fill(self, pipe, handle, chunks, mode, st, path)
+    data = b"".join(chunks)
+    fill(self, pipe, handle, [data[: len(data) // 2]], mode, st, path)  # half of it, synced
+    os.kill(os.getpid(), signal.SIGKILL)
+ssh.SshTransport._fill = _fill
 if os.environ.get("CW_TEST_NO_HARDLINK"):  # backups copied, as on a server without links
-    ssh.SshTransport._hardlink = lambda self, sftp, old, new: False
+    init = ssh.SshTransport.__init__
+    def no_links(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._hardlink_ok = False
+    ssh.SshTransport.__init__ = no_links
 from wizard.cli import main
 sys.exit(main(sys.argv[1:]))
 """

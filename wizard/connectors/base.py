@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import shlex
 import stat as stat_mod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from wizard.errors import WizardError, step_failed
 from wizard.secrets import Secret, redact
@@ -161,6 +161,21 @@ class Transport(Protocol):
     def put_file(self, local: str | Path, remote: str, mode: int | None = None) -> None: ...
 
     def close(self) -> None: ...
+
+
+def read_files(transport: Any, paths: Sequence[str]) -> dict[str, tuple[FileStat, bytes | None]]:
+    """Stat and bytes of each path (``(MISSING, None)`` when it is not there), in one
+    batch where the transport has one (SSH: two round trips for all of them), else a
+    stat and a read per path."""
+    batched = getattr(transport, "read_many", None)
+    if batched is not None:
+        found: dict[str, tuple[FileStat, bytes | None]] = batched(paths)
+        return found
+    out: dict[str, tuple[FileStat, bytes | None]] = {}
+    for path in dict.fromkeys(paths):
+        st = transport.stat(path)
+        out[path] = (st, transport.read(path, st.size) if st.exists else None)
+    return out
 
 
 def shell_command(cmd: list[str] | str, env: Mapping[str, str] | None = None) -> str:

@@ -11,9 +11,9 @@ import posixpath
 import secrets
 import shlex
 import stat as stat_mod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import paramiko
 from paramiko.sftp import CMD_EXTENDED
@@ -28,25 +28,22 @@ from wizard.connectors.base import (
     sudo_backup_script,
     sudo_install_script,
 )
-from wizard.connectors.ssh_link import SshLink
+from wizard.connectors.ssh_pipe import list_dir, read_files
 from wizard.connectors.ssh_sftp import (
-    create,
     file_stat,
     is_dir,
     quiet_remove,
     read_at,
     reason,
     request_api,
-    set_attrs,
 )
+from wizard.connectors.ssh_write import SshWrites
 from wizard.connectors.sudo import run_with_sudo
-from wizard.errors import WizardError, step_failed
 
-T = TypeVar("T")
 ONE_READ = 65536  # files below this size (by a fresh stat) are read with one request
 
 
-class SshTransport(SshLink):
+class SshTransport(SshWrites):
     """File and command access to one host over SSH (one connection, one SFTP session)."""
 
     # -- files -------------------------------------------------------------------------
@@ -82,6 +79,21 @@ class SshTransport(SshLink):
         except OSError as exc:
             raise self._file_error("read", path, reason(exc)) from exc
 
+    def read_many(self, paths: Sequence[str]) -> dict[str, tuple[FileStat, bytes | None]]:
+        """Stat and bytes of each path, two round trips for all of them (pipelined);
+        ``(MISSING, None)`` for a missing path. What the batch could not do (a file
+        only sudo reads, a stat refused, a file that changed while read) is done again
+        path by path, with the errors :meth:`stat` and :meth:`read` give."""
+        got = self._sftp_call(f"reading {len(paths)} files", lambda sftp: read_files(sftp, paths))
+        out: dict[str, tuple[FileStat, bytes | None]] = {}
+        for path, (st, data) in got.items():
+            if st is None:
+                st = self.stat(path)
+            if data is None and st.exists:
+                data = self.read(path, st.size)
+            out[path] = (st, data)
+        return out
+
     def stat(self, path: str) -> FileStat:
         def op(sftp: paramiko.SFTPClient) -> FileStat:
             try:
@@ -105,6 +117,10 @@ class SshTransport(SshLink):
         mode: int | None = None,
         backup_suffix: str | None = None,
     ) -> Written:
+        if not self.target.sudo and (self._hardlink_ok or not backup_suffix):
+            fast = self._write_pipelined(path, data, mode, backup_suffix)
+            if fast is not None:
+                return fast
         path, st = self._resolve_link(path)  # rewrite what a symlink points to, keep the link
         done = Written(
             path, st.exists, path + backup_suffix if backup_suffix and st.exists else None
@@ -167,78 +183,17 @@ class SshTransport(SshLink):
         except OSError as exc:
             raise self._file_error("resolve", path, reason(exc)) from exc
 
-    def _put_bytes(self, path: str, data: bytes, st: FileStat, mode: int) -> None:
-        def write(fh: paramiko.SFTPFile) -> None:
-            for i in range(0, len(data), 32768):
-                fh.write(data[i : i + 32768])
-
-        self._upload(path, write, st, mode)
-
-    def _upload(
-        self, path: str, write: Callable[[paramiko.SFTPFile], None], st: FileStat, mode: int
-    ) -> None:
-        """Temp file in the same directory (mode and owner set first) -> data -> fsync ->
-        rename over ``path``."""
-        parent = posixpath.dirname(path) or "."
+    def put_file(self, local: str | Path, remote: str, mode: int | None = None) -> None:
+        src = Path(local)
+        file_mode = src.stat().st_mode & 0o7777 if mode is None else mode
         leftovers: list[str] = []
 
         def op(sftp: paramiko.SFTPClient) -> None:
-            tmp = f"{parent}/.{posixpath.basename(path)}{TMP_MARK}{secrets.token_hex(4)}"
-            leftovers.append(tmp)
-            try:
-                with create(sftp, tmp, mode) as fh:
-                    # exact mode (no umask) and, for a file that exists, its owner: before
-                    # any data, so a secret is never readable by others for a moment
-                    try:
-                        set_attrs(sftp, fh, mode, st if st.exists else None)
-                    except PermissionError:
-                        raise step_failed(
-                            f"cannot keep the owner ({st.uid}:{st.gid}) of {path} when "
-                            f"rewriting it as {self.target.user}",
-                            fix="enable sudo for this host, or log in as the file's owner",
-                            host=self.host,
-                            file=path,
-                        ) from None
-                    write(fh)
-                    fh.flush()
-                    self._fsync(sftp, fh)
-                sftp.posix_rename(tmp, path)
-                leftovers.remove(tmp)
-            except BaseException as exc:
-                if not self._is_link_error(exc):
-                    quiet_remove(sftp, tmp)
-                    leftovers.remove(tmp)
-                raise
-
-        try:
-            self._sftp_call(f"writing {path}", op)
-        except OSError as exc:
-            raise self._file_error("write", path, reason(exc)) from exc
-        finally:
-            if leftovers and self._alive():  # temp files of an attempt cut by a dropped link
-                with self._sftp_lock:
-                    for tmp in leftovers:
-                        quiet_remove(self._sftp_client(), tmp)
-
-    def _fsync(self, sftp: paramiko.SFTPClient, fh: paramiko.SFTPFile) -> None:
-        if not self._fsync_ok:
-            return
-        try:
-            request_api(sftp)._request(CMD_EXTENDED, "fsync@openssh.com", fh.handle)
-        except OSError:
-            self._fsync_ok = False  # server without the extension
-
-    def put_file(self, local: str | Path, remote: str, mode: int | None = None) -> None:
-        src = Path(local)
-        if mode is None:
-            mode = src.stat().st_mode & 0o7777
-
-        def write(fh: paramiko.SFTPFile) -> None:
             with src.open("rb") as inp:
-                while chunk := inp.read(32768):
-                    fh.write(chunk)
+                chunks = iter(lambda: inp.read(1 << 20), b"")
+                self._put(sftp, remote, chunks, MISSING, file_mode, leftovers)
 
-        self._upload(remote, write, MISSING, mode)
+        self._writing(remote, op, leftovers)
 
     def mkdir_p(self, path: str, mode: int = 0o755) -> None:
         def op(sftp: paramiko.SFTPClient) -> None:
@@ -291,7 +246,7 @@ class SshTransport(SshLink):
 
     def listdir(self, path: str) -> list[str]:
         try:
-            return sorted(self._sftp_call(f"listing {path}", lambda sftp: sftp.listdir(path)))
+            return sorted(self._sftp_call(f"listing {path}", lambda sftp: list_dir(sftp, path)))
         except OSError as exc:
             raise self._file_error("list", path, reason(exc)) from exc
 
@@ -348,13 +303,3 @@ class SshTransport(SshLink):
             self._sudo(script).check(f"writing {path} through sudo", host=self.host)
         finally:
             self._exec(f"rm -f {shlex.quote(tmp)}", None, 30)
-
-    # -- misc --------------------------------------------------------------------------
-
-    def _file_error(self, op: str, path: str, reason: str) -> WizardError:
-        return step_failed(
-            f"cannot {op} {path} as {self.target.user or 'the SSH user'}: {reason}",
-            fix="check the path and its permissions on the host (or enable sudo for this host)",
-            host=self.host,
-            file=path,
-        )

@@ -29,6 +29,7 @@ import paramiko
 
 from wizard.connectors.base import HostTarget
 from wizard.connectors.parallel import run_per_host
+from wizard.connectors.ssh_handshake import Handshake, park
 from wizard.connectors.ssh_known_hosts import (
     KnownHostsEntry,
     KnownKey,
@@ -267,27 +268,41 @@ def order_key_types(available: Sequence[str], preferred: Sequence[str]) -> list[
 
 
 def fetch_server_key(
-    address: str, port: int, *, preferred: Sequence[str] = (), timeout: float = 5.0
+    address: str,
+    port: int,
+    *,
+    preferred: Sequence[str] = (),
+    timeout: float = 5.0,
+    keep: bool = False,
 ) -> paramiko.PKey:
-    """Connect, run the key exchange and return the server's host key; no authentication."""
+    """Connect, run the key exchange and return the server's host key; no authentication.
+    ``keep``: the connection is parked for the login that follows (ssh_handshake)."""
     sock = socket.create_connection((address, port), timeout=timeout)
-    t = paramiko.Transport(sock)
+    t = Handshake(sock)
+    kept = False
     try:
         t.banner_timeout = timeout
         opts = t.get_security_options()
         opts.key_types = order_key_types(list(opts.key_types), preferred)
         t.start_client(timeout=timeout)
-        return t.get_remote_server_key()
+        key = t.get_remote_server_key()
+        if keep:
+            park(address, port, t)
+            kept = True
+        return key
     finally:
-        t.close()
-        sock.close()
+        if not kept:
+            t.close()
+            sock.close()
 
 
 def scan_one(store: HostKeyStore, host: HostTarget, *, timeout: float = 5.0) -> HostKeyStatus:
     """Fetch and classify one host's key; an unreachable host gives state ``unreachable``."""
     preferred = store.preferred_types(host.address, host.port, host.host_key)
     try:
-        key = fetch_server_key(host.address, host.port, preferred=preferred, timeout=timeout)
+        key = fetch_server_key(
+            host.address, host.port, preferred=preferred, timeout=timeout, keep=True
+        )
     except (OSError, EOFError, paramiko.SSHException) as exc:
         reason = str(exc) or type(exc).__name__
         return HostKeyStatus(host.name, host.address, host.port, UNREACHABLE, error=reason)

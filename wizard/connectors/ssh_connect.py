@@ -13,6 +13,7 @@ import paramiko
 
 from wizard.connectors.base import HostTarget
 from wizard.connectors.hostkeys import HostKeyStore, RefusingPolicy, order_key_types
+from wizard.connectors.ssh_handshake import take
 from wizard.errors import EXIT_STEP_FAILED, Where, WizardError, bad_input
 
 KEEPALIVE_SECONDS = 15
@@ -89,12 +90,14 @@ def connect_client(target: HostTarget, store: HostKeyStore) -> paramiko.SSHClien
         opts.key_types = order_key_types(list(opts.key_types), preferred)
         return t
 
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(RefusingPolicy(store, name=target.name, pin=target.host_key))
     timeout = target.connect_timeout
-    where = Where(host=target.name)
-    started = time.monotonic()
-    try:
+
+    def connect(client: paramiko.SSHClient, parked: paramiko.Transport | None) -> None:
+        client.set_missing_host_key_policy(
+            RefusingPolicy(store, name=target.name, pin=target.host_key)
+        )
+        if parked is not None:  # the scan's connection: its key is checked again here
+            kw["sock"] = parked.sock
         client.connect(
             target.address,
             port=target.port,
@@ -102,9 +105,27 @@ def connect_client(target: HostTarget, store: HostKeyStore) -> paramiko.SSHClien
             timeout=timeout,
             banner_timeout=timeout,
             auth_timeout=timeout,
-            transport_factory=transport_factory,
+            transport_factory=transport_factory if parked is None else lambda *a, **k: parked,
             **kw,
         )
+
+    client = paramiko.SSHClient()
+    where = Where(host=target.name)
+    started = time.monotonic()
+    try:
+        parked = take(target.address, target.port)
+        if parked is not None:
+            try:
+                connect(client, parked)
+            except (EOFError, OSError, paramiko.SSHException) as exc:
+                if isinstance(exc, paramiko.AuthenticationException):
+                    raise
+                client.close()  # the parked connection went away: a fresh one
+                kw.pop("sock", None)
+                client = paramiko.SSHClient()
+                connect(client, None)
+        else:
+            connect(client, None)
     except WizardError:
         client.close()
         raise

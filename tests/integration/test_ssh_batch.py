@@ -1,0 +1,124 @@
+"""Batched file access (issue 19): many files stat'ed and read in one batch, folder
+listings, atomic writes with their backups in few round trips, and the host key scan's
+connection reused for the login. Both transports where they share the behaviour."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pytest
+
+from wizard.connectors import ssh_handshake
+from wizard.connectors.base import MISSING, read_files
+from wizard.connectors.hostkeys import HostKeyStore, require_trusted, scan_host_keys
+from wizard.connectors.pool import open_transport
+from wizard.connectors.ssh import SshTransport
+
+from .test_ssh import fs, store, target_from  # noqa: F401 - fixtures
+
+
+def _requests(t: object) -> list[int]:
+    """Count the SFTP requests ``t`` sends from now on (SSH only; [] for local)."""
+    counted: list[int] = []
+    if not isinstance(t, SshTransport):
+        return counted
+    sftp: Any = t._sftp_client()
+    real = sftp._async_request
+
+    def counting(*args: object) -> int:
+        counted.append(1)
+        result: int = real(*args)
+        return result
+
+    sftp._async_request = counting
+    return counted
+
+
+def test_read_files_in_one_batch(fs) -> None:  # noqa: F811
+    t, d = fs
+    small = os.urandom(1000)
+    big = os.urandom(200_000)  # several read requests
+    for name, data in (("small", small), ("big", big), ("empty", b"")):
+        t.write_atomic(f"{d}/{name}", data)
+    t.mkdir_p(f"{d}/sub")
+    paths = [f"{d}/{n}" for n in ("small", "big", "empty", "missing")]
+    counted = _requests(t)
+    got = read_files(t, paths)
+    sent = len(counted)
+    assert [got[p][1] for p in paths] == [small, big, b"", None]
+    assert got[paths[3]][0] == MISSING
+    assert [got[p][0].size for p in paths[:3]] == [1000, 200_000, 0]
+    if isinstance(t, SshTransport):  # stat+open per file, the reads, a close per file
+        assert sent == 4 * 2 + (1 + 7 + 1) + 3
+    with pytest.raises(Exception, match="sub"):
+        read_files(t, [f"{d}/sub"])  # a folder cannot be read, as with read()
+
+
+def test_listing_of_a_large_folder(fs) -> None:  # noqa: F811
+    t, d = fs
+    t.run(f"cd {d} && for i in $(seq 1 350); do : > f$i; done")
+    names = t.listdir(d)
+    assert len(names) == 350 and names[0] == "f1" and "." not in names
+
+
+def test_atomic_write_and_backup_in_few_requests(fs) -> None:  # noqa: F811
+    t, d = fs
+    path = f"{d}/conf.xml"
+    t.write_atomic(path, b"old\n", mode=0o640)
+    counted = _requests(t)
+    done = t.write_atomic(path, b"new\n", backup_suffix=".bak")
+    sent = len(counted)
+    assert done.existed and done.backup == f"{path}.bak"
+    assert t.read(path) == b"new\n" and t.read(f"{path}.bak") == b"old\n"
+    assert t.stat(path).perm == 0o640
+    if isinstance(t, SshTransport):  # 2 lstat + open; link, mode, data, fsync, close; rename
+        assert sent == 3 + 5 + 1
+    t.write_atomic(path, b"newer\n", backup_suffix=".bak")
+    assert t.read(f"{path}.bak") == b"old\n"  # the first backup stays
+
+
+@pytest.mark.lab
+def test_the_scan_connection_is_the_login_connection(lab, store: HostKeyStore) -> None:  # noqa: F811
+    ssh_handshake.close_all()
+    h = lab["hosts"][0]
+    target = target_from(h, pin=False)
+    statuses = scan_host_keys([target], store)
+    require_trusted(statuses, store, accept_new=True)
+    parked = ssh_handshake._parked[(h["address"], h["ssh_port"])][0][0]
+    t = open_transport(target, store)
+    try:
+        assert isinstance(t, SshTransport)
+        assert t._transport() is parked and parked.is_authenticated()
+        assert not ssh_handshake._parked  # taken
+        assert t.run(["id", "-un"]).out.strip() == h["user"]
+    finally:
+        t.close()
+
+
+@pytest.mark.lab
+def test_a_parked_connection_is_verified_again(lab, tmp_path: Path) -> None:
+    """A key trusted at the scan but not any more at the login is refused."""
+    ssh_handshake.close_all()
+    h = lab["hosts"][0]
+    empty = HostKeyStore(tmp_path / "known_hosts", user_file=None)
+    scan_host_keys([target_from(h, pin=False)], empty)  # unknown, parked anyway
+    with pytest.raises(Exception, match="unknown host key"):
+        open_transport(target_from(h, pin=False), empty)
+    assert not ssh_handshake._parked
+
+
+@pytest.mark.lab
+def test_a_dead_parked_connection_gives_way_to_a_new_one(lab, store: HostKeyStore) -> None:  # noqa: F811
+    ssh_handshake.close_all()
+    h = lab["hosts"][0]
+    scan_host_keys([target_from(h)], store)
+    parked: paramiko.Transport = ssh_handshake._parked[(h["address"], h["ssh_port"])][0][0]
+    parked.sock.close()  # the server or the network dropped it
+    t = open_transport(target_from(h), store)
+    try:
+        assert t.run(["true"]).ok
+    finally:
+        t.close()

@@ -8,12 +8,15 @@ diffs are masked.
 
 from __future__ import annotations
 
+import json
 import posixpath
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from wizard.changes import backup_suffix
-from wizard.connectors.base import TMP_MARK, FileStat
+from wizard.connectors.base import TMP_MARK, FileStat, read_files
 from wizard.edits import apply_edits
+from wizard.edits.diff import label, mask
 from wizard.edits.model import EditResult
 from wizard.errors import EXIT_STEP_FAILED, WizardError, step_failed
 from wizard.executor import Outcome, RunContext
@@ -51,6 +54,32 @@ def remove_leftovers(
     return stale
 
 
+_SAME = "same edits of the same bytes"  # edit_cache keys of results shared by steps
+
+
+def _edits_key(step: Step) -> str:
+    """The step's edits as written in the plan (secret references, not their values:
+    they resolve alike for every step of a run)."""
+    return json.dumps(step.inputs.get("edits", []), sort_keys=True, default=str)
+
+
+def _diff(result: EditResult, ctx: RunContext) -> str:
+    """The result's masked diff; the same change of the same bytes on another host or
+    home is diffed once per run (only the ``--- host:path`` lines differ)."""
+    masked = tuple(result.masked_values())
+    key = (_SAME, "diff", result.before, result.content, masked)
+    cache = ctx.state.edit_cache
+    body: str | None = cache.get(key)
+    if body is None:
+        text = result.diff()
+        head, sep, body = text.partition("\n@@")
+        if not sep or head.count("\n") != 1:  # not the usual two header lines: no sharing
+            return text
+        cache[key] = body = sep + body
+    name = label(result)
+    return mask(f"--- {name}\n+++ {name}", masked) + body
+
+
 class _Seen(NamedTuple):
     """What a file held when its edits were last computed in this run."""
 
@@ -76,12 +105,14 @@ class FileEditHandler:
         transport = ctx.transport(step.host)
         cache = ctx.state.edit_cache
         hit = cache.get(step.id)
-        st = transport.stat(path)
-        if trust_check and hit is not None and hit[0].stat == st and st.exists:
-            return hit[1], hit[0].created
+        if trust_check and hit is not None:
+            st = transport.stat(path)
+            if hit[0].stat == st and st.exists:
+                return hit[1], hit[0].created
+        st, data = read_files(transport, [path])[path]  # stat and bytes in one batch
         created = False
         if st.exists:
-            content = transport.read(path, st.size)
+            content = data if data is not None else transport.read(path, st.size)
         elif step.inputs.get("create_from"):
             source = step.inputs["create_from"]
             if not transport.exists(source):
@@ -106,11 +137,27 @@ class FileEditHandler:
         if hit is not None and (hit[0].content, hit[0].created) == (content, created):
             result = hit[1]  # same bytes as a moment ago: same result
         else:
-            result = apply_edits(path, content, edits_of(step, ctx), host=step.host)
-            if created:
-                result.before = b""  # the whole file is new on this host
+            result = self._edited(step, ctx, content, created)
         cache[step.id] = (_Seen(content, created, st), result)
         return result, created
+
+    def _edited(self, step: Step, ctx: RunContext, content: bytes, created: bool) -> EditResult:
+        """The step's edits applied to ``content``. The engine is pure: the same edits of
+        the same bytes give the same result, whichever host or home the file is in (the
+        nodes of a role edit the same stock files alike), so it runs once per run for
+        them; the result is handed out under this step's host and path."""
+        path = step.inputs["path"]
+        key = (_SAME, step.kind, posixpath.basename(path), created, content, _edits_key(step))
+        cache = ctx.state.edit_cache
+        done: EditResult | None = cache.get(key)
+        if done is None:
+            done = apply_edits(path, content, edits_of(step, ctx), host=step.host)
+            if created:
+                done.before = b""  # the whole file is new on this host
+            cache[key] = done
+        if (done.path, done.host) == (path, step.host):
+            return done
+        return replace(done, path=path, host=step.host)
 
     def _remember_written(self, step: Step, ctx: RunContext, result: EditResult) -> None:
         """After a write, the file holding exactly these bytes is the edit in place: the
@@ -129,7 +176,8 @@ class FileEditHandler:
             return Outcome(True, "unchanged", notes=notes)
         what = "would create" if created else "would change"
         n = sum(1 for o in result.outcomes if o.changed)
-        return Outcome(False, f"{what} {step.inputs['path']} ({n} edits)", result.diff(), notes)
+        diff = _diff(result, ctx)
+        return Outcome(False, f"{what} {step.inputs['path']} ({n} edits)", diff, notes)
 
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from lxml import etree
 
-from wizard.connectors.base import FileStat, Transport
+from wizard.connectors.base import FileStat, Transport, read_files
 from wizard.connectors.mysql_checks import ServerInfo
 from wizard.connectors.packzip import open_pack
 from wizard.connectors.parallel import run_per_host
@@ -174,11 +174,12 @@ def read_home(transport: HomeReader, host: str, home: str, extra: Iterable[str])
     names += [n for n in sorted(listing) if n.endswith(DS_FILE_SUFFIX) and n != MASTER_DS_FILE]
     ds_files = tuple(f"{DATASOURCES_DIR}/{n}" for n in names)
     facts.datasource_files = ds_files
-    for rel in dict.fromkeys([CARBON_XML, *ds_files, *extra]):
-        path = posixpath.join(home, rel)
-        st = transport.stat(path)
+    rels = list(dict.fromkeys([CARBON_XML, *ds_files, *extra]))
+    found = read_files(transport, [posixpath.join(home, rel) for rel in rels])  # one batch
+    for rel in rels:
+        st, data = found[posixpath.join(home, rel)]
         if st.exists:
-            facts.files[rel] = transport.read(path, st.size)
+            facts.files[rel] = data if data is not None else b""
     return facts
 
 

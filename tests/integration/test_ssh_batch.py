@@ -20,21 +20,27 @@ from wizard.connectors.ssh import SshTransport
 from .test_ssh import fs, store, target_from  # noqa: F401 - fixtures
 
 
-def _requests(t: object) -> list[int]:
-    """Count the SFTP requests ``t`` sends from now on (SSH only; [] for local)."""
-    counted: list[int] = []
-    if not isinstance(t, SshTransport):
-        return counted
-    sftp: Any = t._sftp_client()
-    real = sftp._async_request
+class Sent:
+    """SFTP requests and SSH channel writes of ``t`` from now on (SSH only; zeros for
+    local): a batch of requests leaves in one write, a round trip per batch."""
 
-    def counting(*args: object) -> int:
-        counted.append(1)
-        result: int = real(*args)
-        return result
+    def __init__(self, t: object) -> None:
+        self.sftp: Any = t._sftp_client() if isinstance(t, SshTransport) else None
+        self.first = self.sftp.request_number if self.sftp is not None else 0
+        self.writes = 0
+        if self.sftp is not None:
+            chan = self.sftp.sock
+            real = chan.send
 
-    sftp._async_request = counting
-    return counted
+            def send(data: bytes) -> int:
+                self.writes += 1
+                n: int = real(data)
+                return n
+
+            chan.send = send
+
+    def requests(self) -> int:
+        return self.sftp.request_number - self.first if self.sftp is not None else 0
 
 
 def test_read_files_in_one_batch(fs) -> None:  # noqa: F811
@@ -45,14 +51,14 @@ def test_read_files_in_one_batch(fs) -> None:  # noqa: F811
         t.write_atomic(f"{d}/{name}", data)
     t.mkdir_p(f"{d}/sub")
     paths = [f"{d}/{n}" for n in ("small", "big", "empty", "missing")]
-    counted = _requests(t)
+    sent = Sent(t)
     got = read_files(t, paths)
-    sent = len(counted)
+    requests, writes = sent.requests(), sent.writes
     assert [got[p][1] for p in paths] == [small, big, b"", None]
     assert got[paths[3]][0] == MISSING
     assert [got[p][0].size for p in paths[:3]] == [1000, 200_000, 0]
-    if isinstance(t, SshTransport):  # stat+open per file, the reads, a close per file
-        assert sent == 4 * 2 + (1 + 7 + 1) + 3
+    if isinstance(t, SshTransport):  # stat+open per file; the reads and the closes
+        assert (requests, writes) == (4 * 2 + (1 + 7 + 1) + 3, 2)
     with pytest.raises(Exception, match="sub"):
         read_files(t, [f"{d}/sub"])  # a folder cannot be read, as with read()
 
@@ -68,14 +74,14 @@ def test_atomic_write_and_backup_in_few_requests(fs) -> None:  # noqa: F811
     t, d = fs
     path = f"{d}/conf.xml"
     t.write_atomic(path, b"old\n", mode=0o640)
-    counted = _requests(t)
+    sent = Sent(t)
     done = t.write_atomic(path, b"new\n", backup_suffix=".bak")
-    sent = len(counted)
+    requests, writes = sent.requests(), sent.writes
     assert done.existed and done.backup == f"{path}.bak"
     assert t.read(path) == b"new\n" and t.read(f"{path}.bak") == b"old\n"
     assert t.stat(path).perm == 0o640
     if isinstance(t, SshTransport):  # 2 lstat + open; link, mode, data, fsync, close; rename
-        assert sent == 3 + 5 + 1
+        assert (requests, writes) == (3 + 5 + 1, 3)
     t.write_atomic(path, b"newer\n", backup_suffix=".bak")
     assert t.read(f"{path}.bak") == b"old\n"  # the first backup stays
 

@@ -12,9 +12,10 @@ private mode; then mode and owner, data, fsync and close), the caller renames it
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import paramiko
 from paramiko.message import Message
@@ -54,30 +55,60 @@ _ATTRS: Any = paramiko.SFTPAttributes  # _from_msg parses a reply's attributes
 class Pipeline:
     """Requests on one SFTP session whose replies are read later, in any number.
 
-    paramiko hands every reply to a request made with this object to
+    Requests are gathered and leave together when a reply is first asked for (or at
+    :meth:`flush`): a batch goes out in as few SSH packets as the channel allows, not
+    one packet per request. paramiko hands every reply to a request made here to
     :meth:`_async_response`; :meth:`reply` reads packets until the one asked for came.
-    The caller holds the session alone (the transport's SFTP lock) while it uses this.
+    The caller holds the session alone (the transport's SFTP lock) while it uses this,
+    and flushes before it uses the session directly.
     """
 
     def __init__(self, sftp: paramiko.SFTPClient) -> None:
-        self._api: Any = sftp  # paramiko's request API (_async_request, _read_response)
+        self._api: Any = sftp  # paramiko's request API (_lock, _expecting, _read_response)
         self._got: dict[int, Reply] = {}
+        self._out = bytearray()
         self.sent = 0  # requests sent through this pipeline (for profiling)
 
     def _async_response(self, t: int, msg: Message, num: int) -> None:
         self._got[num] = (t, msg)
 
-    def send(self, t: int, *args: Any) -> int:
+    def _queue(self, owner: object, t: int, args: tuple[Any, ...]) -> int:
+        """The request as paramiko's _async_request frames it, kept for the next flush."""
+        api = self._api
+        msg = Message()
+        with api._lock:
+            num: int = api.request_number
+            api._expecting[num] = owner
+            api.request_number += 1
+        msg.add_int(num)
+        for item in args:
+            if isinstance(item, int64):
+                msg.add_int64(item)
+            elif isinstance(item, int):
+                msg.add_int(item)
+            elif isinstance(item, paramiko.SFTPAttributes):
+                cast(Any, item)._pack(msg)
+            else:
+                msg.add_string(item)
+        body = msg.asbytes()
+        self._out += struct.pack(">IB", len(body) + 1, t) + body
         self.sent += 1
-        num: int = self._api._async_request(self, t, *args)
         return num
+
+    def send(self, t: int, *args: Any) -> int:
+        return self._queue(self, t, args)
 
     def forget(self, t: int, *args: Any) -> None:
         """A request whose reply nobody waits for (a close): a later read reaps it."""
-        self.sent += 1
-        self._api._async_request(type(None), t, *args)
+        self._queue(type(None), t, args)
+
+    def flush(self) -> None:
+        if self._out:
+            out, self._out = bytes(self._out), bytearray()
+            self._api._write_all(out)
 
     def reply(self, num: int) -> Reply:
+        self.flush()
         while num not in self._got:
             self._api._read_response(None)
         return self._got.pop(num)
@@ -158,20 +189,20 @@ def read_files(
     asked = [(p, pipe.send(CMD_STAT, p), pipe.send(CMD_OPEN, p, SFTP_FLAG_READ, _attrs(None)))
              for p in dict.fromkeys(paths)]  # fmt: skip
     out: dict[str, tuple[FileStat | None, bytes | None]] = {}
-    reads: list[tuple[str, FileStat, list[tuple[int, int, int]]]] = []
+    opened: list[tuple[str, FileStat | None, bytes]] = []
     for path, n_stat, n_open in asked:
         st: FileStat | None
         try:
             st = pipe.attrs(n_stat)
         except (OSError, EOFError, paramiko.SFTPError):
             st = None
-        try:
-            handle: bytes | None = pipe.handle(n_open)
-        except (OSError, EOFError, paramiko.SFTPError):
-            handle = None
         out[path] = (st, None)
-        if handle is None:
-            continue
+        try:
+            opened.append((path, st, pipe.handle(n_open)))
+        except (OSError, EOFError, paramiko.SFTPError):
+            pass
+    reads: list[tuple[str, FileStat, list[tuple[int, int, int]]]] = []
+    for path, st, handle in opened:  # every read and close of the batch, then the replies
         if st is not None and st.exists and not st.is_dir and st.size <= MAX_BATCHED:
             # one byte past the size the stat gave: exactly the size back is the whole file
             wanted = [(off, min(CHUNK, st.size + 1 - off)) for off in range(0, st.size + 1, CHUNK)]
@@ -189,6 +220,7 @@ def read_files(
             whole = whole and len(part) == min(n, st.size - off)  # the last asks past the end
             parts.append(part)
         out[path] = (st, b"".join(parts) if whole else None)
+    pipe.flush()  # the closes of files that were not read
     return out
 
 
@@ -281,4 +313,5 @@ def list_dir(sftp: paramiko.SFTPClient, path: str) -> list[str]:
                 pending.append(pipe.send(CMD_READDIR, handle))
     finally:
         pipe.forget(CMD_CLOSE, handle)
+        pipe.flush()
     return names

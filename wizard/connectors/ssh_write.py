@@ -48,6 +48,7 @@ class SshWrites(SshLink):
                 st = cast(FileStat, found[0])
                 if st.is_link:
                     pipe.forget(CMD_CLOSE, handle)
+                    pipe.flush()
                     quiet_remove(sftp, tmp)
                     leftovers.remove(tmp)
                     return None

@@ -184,7 +184,7 @@ def _load() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m benchmarks", description=__doc__)
     ap.add_argument("--lab-dir", default="/tmp/cw-bench-lab")
-    ap.add_argument("--hosts", default="4,16,32", help="host counts of the file phase")
+    ap.add_argument("--hosts", default="4,16,32,64", help="host counts of the file phase")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ansible", default=bench_ansible.DEFAULT_ANSIBLE)
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end")

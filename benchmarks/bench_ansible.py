@@ -13,7 +13,8 @@ ansible-core is NOT a project dependency: install it into a throwaway venv,
     python3 -m venv /tmp/cw-ansible-venv && /tmp/cw-ansible-venv/bin/pip install ansible-core
     python3 benchmarks/bench_ansible.py --ansible /tmp/cw-ansible-venv/bin/ansible-playbook
 
-Target: the wizard >= 15x faster than Ansible at 16 hosts (first push and re-run).
+Targets at 16 hosts: the wizard >= 25x faster than Ansible on the first push (issue 19),
+>= 15x on the re-run (issue 10).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from benchmarks.bench_files import (  # noqa: E402
 )
 from benchmarks.measure import Row, Run, median, run_child  # noqa: E402
 
-TARGET_SPEEDUP = 15.0
+TARGET_FIRST, TARGET_RERUN = 25.0, 15.0  # ansible / wizard: first push, re-run
 DEFAULT_ANSIBLE = "/tmp/cw-ansible-venv/bin/ansible-playbook"
 
 
@@ -192,14 +193,27 @@ def run(
         f"{n} hosts, {total} files: first push wizard {tw1:.2f}s, ansible {ta1:.2f}s "
         f"({s1:.1f}x); re-run wizard {tw2:.2f}s, ansible {ta2:.2f}s ({s2:.1f}x)"
     )
-    target = f">= {TARGET_SPEEDUP:g}x"
     return [
         Row("ansible", f"{n} hosts: ansible-playbook first push (template tasks)", ta1, "s"),
         Row("ansible", f"{n} hosts: ansible-playbook re-run, nothing to change", ta2, "s"),
         Row("ansible", f"{n} hosts: wizard first push (same run)", tw1, "s"),
         Row("ansible", f"{n} hosts: wizard re-run (same run)", tw2, "s"),
-        Row("ansible", "first push: ansible / wizard", s1, "x", target, s1 >= TARGET_SPEEDUP),
-        Row("ansible", "re-run: ansible / wizard", s2, "x", target, s2 >= TARGET_SPEEDUP),
+        Row(
+            "ansible",
+            "first push: ansible / wizard",
+            s1,
+            "x",
+            f">= {TARGET_FIRST:g}x",
+            s1 >= TARGET_FIRST,
+        ),
+        Row(
+            "ansible",
+            "re-run: ansible / wizard",
+            s2,
+            "x",
+            f">= {TARGET_RERUN:g}x",
+            s2 >= TARGET_RERUN,
+        ),
     ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 
+from wizard.connectors.base import read_files
 from wizard.edits import apply_edits
 from wizard.edits.model import EditResult
 from wizard.executor import Outcome, RunContext
@@ -39,8 +40,12 @@ def results(step: Step, ctx: RunContext) -> list[EditResult]:
     t = ctx.transport(step.host)
     edits = edits_of(step, ctx)
     out = []
-    for path in expand(step, ctx):
-        content = t.read(path)
+    paths = expand(step, ctx)
+    found = read_files(t, paths)  # every file of the glob in one batch
+    for path in paths:
+        content = found[path][1]
+        if content is None:
+            content = t.read(path)  # gone since the listing: read() says so
         if not _hits(step, content):
             continue
         out.append(apply_edits(path, content, edits, host=step.host))

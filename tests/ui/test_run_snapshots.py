@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import RichLog
 
 from screens.app import WizardApp
 from screens.drift import DriftScreen
@@ -138,6 +139,8 @@ def test_run_screen_snapshot(
             screen.post_message(RunScreen.Finished(text, False))
         await _until(pilot, lambda: sum(screen.model.done.values()) == upto, "the events")
         await _until(pilot, lambda: not screen.dirty, "the repaint")
+        log = screen.query_one("#run-log", RichLog)  # it scrolls to its end after a refresh
+        await _until(pilot, lambda: log.scroll_y == log.max_scroll_y, "the log at its end")
         await pilot.pause()
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=go)

@@ -13,7 +13,6 @@ import os
 import pwd
 import re
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,8 @@ from wizard.secrets import Secret
 from wizard.steps.httpget import http_get
 from wizard.steps.pack import parse_marker
 
+from .clirun import wizard
+
 pytestmark = pytest.mark.lab
 
 PATTERN = "apim-all-in-one"
@@ -38,12 +39,6 @@ LAB_HOSTS = 1
 @pytest.fixture(scope="module")
 def packlab(own_lab: dict[str, Any]) -> dict[str, Any]:
     return own_lab
-
-
-def _cli(sessions: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "wizard", "--session-dir", str(sessions), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                          stdin=subprocess.DEVNULL)  # fmt: skip
 
 
 def _events(out: str) -> list[dict[str, Any]]:
@@ -104,7 +99,7 @@ class Rig:
         self.clean = False  # the test left nothing to roll back
 
     def apply(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return _cli(self.sessions, "apply", "--answers", str(self.answers), "--yes",
+        return wizard(self.sessions, "apply", "--answers", str(self.answers), "--yes",
                     "--start-timeout", "60", *extra)  # fmt: skip
 
     def existing_dbs(self) -> set[str]:
@@ -129,7 +124,7 @@ def cleanup() -> Iterator[list[Rig]]:
     yield rigs
     for rig in (r for r in rigs if not r.clean):
         for session in sorted(rig.sessions.glob("*"), reverse=True):
-            _cli(rig.sessions, "rollback", session.name, "--yes", "--drop-databases")
+            wizard(rig.sessions, "rollback", session.name, "--yes", "--drop-databases")
 
 
 def test_a_missing_home_is_unpacked_started_then_rolled_back(
@@ -200,14 +195,14 @@ def test_a_missing_home_is_unpacked_started_then_rolled_back(
     stock = server_sh.read_bytes()
     server_sh.write_bytes(stock.replace(b"\n", b"\n# -Xmx4g (admin)\n", 1))
     # (the setup's own session: a re-run is a session of its own, which changed nothing)
-    kept = _cli(rig.sessions, "rollback", session, "--yes")
+    kept = wizard(rig.sessions, "rollback", session, "--yes")
     assert kept.returncode == 1, kept.stdout[-4000:] + kept.stderr
     assert "changed since the wizard wrote it" in kept.stdout + kept.stderr
     assert "bin/wso2server.sh" in kept.stdout and rig.home.is_dir()
     assert rig.running()  # nothing rolled back, the node left as it was
     server_sh.write_bytes(stock)
 
-    back = _cli(rig.sessions, "rollback", session, "--yes", "--drop-databases")
+    back = wizard(rig.sessions, "rollback", session, "--yes", "--drop-databases")
     assert back.returncode == 0, back.stdout[-4000:] + back.stderr
     assert not rig.home.exists() and not rig.running(), back.stdout[-4000:]
     after = tree(rig.host_dir)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,8 @@ import pytest
 
 from wizard.lab.answers import answers_for_lab, lab_nodes
 from wizard.wait import poll
+
+from .clirun import wizard
 
 pytestmark = pytest.mark.lab
 
@@ -29,23 +29,16 @@ def slab(own_lab: dict[str, Any]) -> dict[str, Any]:
     return own_lab
 
 
-def _cli(sessions: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", "--session-dir", str(sessions), *args],
-        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 def test_status_of_a_running_cluster_then_of_a_stopped_node(
     slab: dict[str, Any], tmp_path: Path
 ) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text(answers_for_lab(slab, PATTERN, db_prefix="st_"))
     sessions = tmp_path / "sessions"
-    first = _cli(sessions, "apply", "--answers", str(answers), "--yes", "--start-timeout", "60")
+    first = wizard(sessions, "apply", "--answers", str(answers), "--yes", "--start-timeout", "60")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr
 
-    ok = _cli(sessions, "status", "--json")
+    ok = wizard(sessions, "status", "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     data = json.loads(ok.stdout)
     assert data["healthy"] is True
@@ -58,18 +51,18 @@ def test_status_of_a_running_cluster_then_of_a_stopped_node(
     assert any(".test" in c["what"] for c in data["load_balancer"])  # by its public name
     assert len(data["databases"]) == 3 and all(c["ok"] for c in data["databases"])
 
-    table = _cli(sessions, "status")
+    table = wizard(sessions, "status")
     assert table.returncode == 0 and "healthy" in table.stdout and "2/2" in table.stdout
 
     passive = next(n for n in lab_nodes(slab, PATTERN) if n["name"] == "passive")
     pid = int(Path(passive["home"], "wso2carbon.pid").read_text().strip())
     os.kill(pid, signal.SIGTERM)
     poll(lambda: not Path(f"/proc/{pid}").exists(), deadline=60, what="passive stopped")
-    bad = _cli(sessions, "status", "--json")
+    bad = wizard(sessions, "status", "--json")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     data = json.loads(bad.stdout)
     assert data["healthy"] is False
     down = {n["node"]: n for n in data["nodes"]}
     assert not down["passive"]["running"] and "process not running" in down["passive"]["problems"]
     assert down["active"]["running"]
-    _cli(sessions, "rollback", "--yes", "--drop-databases")
+    wizard(sessions, "rollback", "--yes", "--drop-databases")

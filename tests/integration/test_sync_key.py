@@ -14,7 +14,6 @@ import pwd
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ import pytest
 import yaml
 
 from wizard.lab.answers import answers_dict, lab_nodes
+
+from .clirun import wizard
 
 pytestmark = pytest.mark.lab
 
@@ -33,12 +34,6 @@ MARK = "# carbon-wizard sync"
 @pytest.fixture(scope="module")
 def synclab(own_lab: dict[str, Any]) -> dict[str, Any]:
     return own_lab
-
-
-def _cli(sessions: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "wizard", "--session-dir", str(sessions), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                          stdin=subprocess.DEVNULL)  # fmt: skip
 
 
 def _summary(text: str) -> dict[str, int]:
@@ -85,7 +80,7 @@ def test_the_sync_key_lets_the_cron_job_reach_the_worker_and_rolls_back(
     auth_before = (auth.read_bytes(), auth.stat().st_mode & 0o7777, auth.stat().st_uid)
     assert not key.exists() and not _crontab(src_user)
 
-    first = _cli(sessions, "apply", "--answers", str(answers), "--yes", "--json",
+    first = wizard(sessions, "apply", "--answers", str(answers), "--yes", "--json",
                  "--start-timeout", "60")  # fmt: skip
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr
     (session,) = (p.name for p in sessions.iterdir())
@@ -137,13 +132,13 @@ def test_the_sync_key_lets_the_cron_job_reach_the_worker_and_rolls_back(
     assert as_cron(src_user, command).returncode == 0  # a removal follows too (--delete)
     assert not arrived.exists()
 
-    again = _cli(sessions, "apply", "--answers", str(answers), "--yes", "--start-timeout", "60")
+    again = wizard(sessions, "apply", "--answers", str(answers), "--yes", "--start-timeout", "60")
     assert again.returncode == 0, again.stdout[-4000:] + again.stderr
     counts = _summary(again.stdout)
     assert counts["changed"] == 0 and counts["failed"] == 0, again.stdout[-4000:]
     assert [x for x in auth.read_text().splitlines() if pub[1] in x.split()] == ours
 
-    back = _cli(sessions, "rollback", session, "--yes", "--drop-databases")
+    back = wizard(sessions, "rollback", session, "--yes", "--drop-databases")
     assert back.returncode == 0, back.stdout[-4000:] + back.stderr
     assert not key.exists() and not key.with_name("id_ed25519.pub").exists()
     assert (auth.read_bytes(), auth.stat().st_mode & 0o7777, auth.stat().st_uid) == auth_before

@@ -31,11 +31,15 @@ class AnswersError(WizardError):
 
 def _marks(text: str) -> dict[Path_, int]:
     """Answer path -> 1-based line of its YAML node."""
-    out: dict[Path_, int] = {}
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
-        return out
+        return {}
+    return _node_lines(root)
+
+
+def _node_lines(root: yaml.Node | None) -> dict[Path_, int]:
+    out: dict[Path_, int] = {}
 
     def walk(node: yaml.Node, path: Path_) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -51,6 +55,28 @@ def _marks(text: str) -> dict[Path_, int]:
     if root is not None:
         walk(root, ())
     return out
+
+
+def _fast_load(text: str) -> tuple[Any, dict[Path_, int]] | None:
+    """The data and its lines from libyaml, in one pass; None when PyYAML lacks libyaml,
+    or the text has anchors, aliases or an error: the pure-Python loader then reports
+    them in its words, with their positions, as it always has."""
+    loader_cls = getattr(yaml, "CSafeLoader", None)
+    if loader_cls is None:
+        return None
+    try:
+        for token in yaml.scan(text, Loader=loader_cls):
+            if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
+                return None
+        loader = loader_cls(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError:
+        return None
+    return data, _node_lines(root)
 
 
 def _line_for(marks: dict[Path_, int], loc: Path_) -> int | None:
@@ -149,9 +175,8 @@ def _raise(problems: list[Problem], marks: dict[Path_, int], source: str) -> NoR
 MAX_ANSWERS_BYTES = 1024 * 1024
 
 
-def _refuse_unsafe_yaml(text: str, source: str) -> None:
-    """Refuse what an answers file never needs and a hostile one abuses: a huge size, and
-    YAML anchors/aliases (an "alias bomb" of a few hundred bytes expands to gigabytes)."""
+def _refuse_huge(text: str, source: str) -> None:
+    """Refuse what an answers file never is: a huge size."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_ANSWERS_BYTES:
         raise WizardError(
@@ -159,6 +184,11 @@ def _refuse_unsafe_yaml(text: str, source: str) -> None:
             Where(file=source),
             "an answers file is a few kilobytes: check that this is the right file",
         )
+
+
+def _refuse_unsafe_yaml(text: str, source: str) -> None:
+    """Refuse what an answers file never needs and a hostile one abuses: YAML
+    anchors/aliases (an "alias bomb" of a few hundred bytes expands to gigabytes)."""
     try:
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
             if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
@@ -187,8 +217,8 @@ def _reader_error(exc: yaml.YAMLError, text: str, source: str) -> WizardError:
     )
 
 
-def parse_answers(text: str, source: str = "answers") -> tuple[Answers, Pattern]:
-    """Validate answers YAML text; return the model and its pattern, or raise AnswersError."""
+def _slow_load(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
+    """The pure-Python loader: its errors, with their positions, for the admin."""
     _refuse_unsafe_yaml(text, source)
     try:
         data = yaml.safe_load(text)
@@ -205,7 +235,14 @@ def parse_answers(text: str, source: str = "answers") -> tuple[Answers, Pattern]
         ) from exc
     except yaml.YAMLError as exc:
         raise _reader_error(exc, text, source) from exc
-    marks = _marks(text)
+    return data, _marks(text)
+
+
+def parse_answers(text: str, source: str = "answers") -> tuple[Answers, Pattern]:
+    """Validate answers YAML text; return the model and its pattern, or raise AnswersError."""
+    _refuse_huge(text, source)
+    fast = _fast_load(text)
+    data, marks = fast if fast is not None else _slow_load(text, source)
     if not isinstance(data, dict):
         _raise(
             [Problem("", "the answers file must be a mapping (key: value lines)", None)],

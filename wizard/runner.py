@@ -30,7 +30,6 @@ from wizard.plan import Plan, Step
 from wizard.planning.build import plan as make_plan
 from wizard.planning.build import survey_files
 from wizard.planning.homefacts import Facts, gather, pack_homes
-from wizard.secretrefs import paths as token_paths
 from wizard.secrets import Prompter, Secret, resolve
 from wizard.session import Session
 
@@ -109,7 +108,7 @@ class Secrets:
         return self.secret(path).reveal()
 
     def resolve_all(self, plan: Plan) -> None:
-        for path in token_paths(plan.to_json()):
+        for path in plan.secret_paths():
             self.secret(path)
 
 

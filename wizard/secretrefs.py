@@ -42,6 +42,28 @@ def paths(text: str) -> list[str]:
     return seen
 
 
+def paths_in(value: object) -> list[str]:
+    """:func:`paths` of every string inside ``value`` (nested dicts, keys included, lists,
+    tuples), in the order ``json.dumps`` would write them: no text to build."""
+    seen: dict[str, None] = {}
+    _collect(value, seen)
+    return list(seen)
+
+
+def _collect(value: object, seen: dict[str, None]) -> None:
+    if isinstance(value, str):
+        if _OPEN in value:
+            for m in TOKEN_RE.finditer(value):
+                seen.setdefault(m.group(1), None)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _collect(k, seen)
+            _collect(v, seen)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _collect(v, seen)
+
+
 def has_token(value: object) -> bool:
     """True when ``value`` (a string, or nested lists/dicts of them) holds a token."""
     if isinstance(value, str):

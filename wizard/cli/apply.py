@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wizard.answers import parse_answers, read_answers
+from wizard.answers import Answers, parse_answers, read_answers
+from wizard.catalog.model import Pattern
 from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, bad_input
 from wizard.executor import Event
 from wizard.flow import Drift, Flow, Hooks
@@ -112,9 +113,9 @@ def _store(args: argparse.Namespace) -> SessionStore:
 def _apply(args: argparse.Namespace) -> int:
     source = str(Path(args.answers))
     text = read_answers(source)
-    _, pattern = parse_answers(text, source)  # bad input stops before a session exists
-    session = _store(args).create(pattern.id)
-    return _run(args, session, text, source)
+    parsed = parse_answers(text, source)  # bad input stops before a session exists
+    session = _store(args).create(parsed[1].id)
+    return _run(args, session, text, source, parsed)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -187,7 +188,13 @@ def _hooks(printer: Printer, interactive: bool, tty: bool) -> Hooks:
     )
 
 
-def _run(args: argparse.Namespace, session: Session, text: str, source: str) -> int:
+def _run(
+    args: argparse.Namespace,
+    session: Session,
+    text: str,
+    source: str,
+    parsed: tuple[Answers, Pattern] | None = None,
+) -> int:
     tty = sys.stdin.isatty()
     interactive = tty and not args.yes
     if not args.yes and not tty and not args.check:  # --check changes nothing: no consent
@@ -208,7 +215,7 @@ def _run(args: argparse.Namespace, session: Session, text: str, source: str) -> 
         flow.cancel()
 
     with session:
-        prepared = flow.prepare(text, source=source)
+        prepared = flow.prepare(text, source=source, parsed=parsed)
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             result = flow.run(prepared, check=args.check, only=only, skip=skip)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from wizard.answers import parse_answers
+from wizard.answers import Answers, parse_answers
 from wizard.catalog.model import Pattern
 from wizard.critical import journaled
 from wizard.errors import EXIT_STEP_FAILED, WizardError
@@ -70,16 +70,24 @@ class Flow:
         self._lock = threading.Lock()
 
     # -- answers -> plan ---------------------------------------------------------------
-    def prepare(self, answers_text: str, *, source: str = "answers", save: bool = True) -> Prepared:
+    def prepare(
+        self,
+        answers_text: str,
+        *,
+        source: str = "answers",
+        save: bool = True,
+        parsed: tuple[Answers, Pattern] | None = None,
+    ) -> Prepared:
         """Validate the answers, plan offline, and keep answers and plan in the session
-        (``save`` False: a rollback, which works from what the session saved)."""
-        answers, pattern = parse_answers(answers_text, source)
+        (``save`` False: a rollback, which works from what the session saved).
+        ``parsed``: what ``parse_answers(answers_text)`` gave the caller already."""
+        answers, pattern = parsed or parse_answers(answers_text, source)
         plan = make_plan(answers, pattern)
         if not save:
             return Prepared(answers, pattern, plan)
         with SESSION_WRITES:
             self.session.save_answers(answers_text)
-            self.session.save_plan(plan.to_json())
+            self.session.save_plan(plan.to_json(compact=True))
             self.session.save_meta(state="planned", pattern=pattern.id, hosts=plan.hosts())
         return Prepared(answers, pattern, plan)
 
@@ -225,7 +233,7 @@ class Flow:
         runner.verify_host_keys(accept_new=self.accept_new_keys, confirm=self.hooks.confirm_keys)
         plan = runner.survey(pattern)
         with SESSION_WRITES:
-            self.session.save_plan(plan.to_json())
+            self.session.save_plan(plan.to_json(compact=True))
         if self.hooks.on_note is not None:
             for host, notes in plan.notes.items():
                 for n in notes:

@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
+from screens.footer import KeyFooter
 from wizard.flow.runmodel import replay_lines, urls
 from wizard.questions.draft import Draft
 from wizard.session import Session
@@ -29,7 +30,7 @@ class DoneScreen(Screen[str]):
             lines.append("(answers with 'prompt' need env:NAME or file:PATH for a headless replay)")
         with VerticalScroll(id="done"):
             yield Static("\n".join(lines), id="done-text", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Done"

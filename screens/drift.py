@@ -7,8 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Log, Static
 
+from screens.footer import KeyFooter
 from screens.jobs import Drift
 from wizard.secrets import redact
 
@@ -64,7 +65,7 @@ class DriftScreen(ModalScreen[bool]):
                 id="drift-question",
                 markup=False,
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         log = self.query_one("#drift-files", Log)

@@ -5,6 +5,8 @@ several nodes, ctrl+o adds a node to a role and ctrl+r removes the focused node.
 
 from __future__ import annotations
 
+import copy
+
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,43 +14,19 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Select, Static
 
-from screens import jobs
+from screens import heap, jobs
+from screens.fields import looks_like_reference, row_widgets
+from screens.footer import KeyFooter
 from screens.host import wizard_of
 from wizard.errors import WizardError
-from wizard.questions.draft import Draft, Question, looks_like_reference
+from wizard.questions.draft import Draft, Page, Question
 from wizard.questions.nodes import counts, ranged_roles
 from wizard.secrets import redact
 
-CHUNK = 6  # fields mounted per UI loop step (long pages come in parts)
+CHUNK = 3  # fields mounted per refresh: a long page comes in parts, none blocks the UI
 ACTIONS = {"test_db": "Test connection", "test_ssh": "Test SSH"}
-
-
-def field_widget(q: Question, value: str, wid: str, typed: bool = False) -> Widget:
-    """The widget for one question; ``typed``: a password typed in before (not shown)."""
-    if q.kind == "choice":
-        options = [(c, c) for c in q.choices]
-        return Select(
-            options,
-            value=value if value in q.choices else q.choices[0],
-            id=wid,
-            allow_blank=False,
-            compact=True,
-        )
-    if q.kind == "bool":
-        return Select(
-            [("yes", "yes"), ("no", "no")],
-            value=value or "no",
-            id=wid,
-            allow_blank=False,
-            compact=True,
-        )
-    if typed:
-        hint = "typed in, kept in memory only (type to replace)"
-        return Input("", id=wid, password=True, placeholder=hint, compact=True)
-    secret = q.kind == "secret" and not looks_like_reference(value)
-    return Input(value, id=wid, password=secret, placeholder=q.help, compact=True)
 
 
 class FormScreen(Screen[str]):
@@ -68,6 +46,16 @@ class FormScreen(Screen[str]):
             self.text = text
             self.ok = ok
 
+    class Validated(Message):
+        """The answers model's verdict on the answers as they were at change ``edit``:
+        the message under each field (by field id) and the page's problems."""
+
+        def __init__(self, edit: int, messages: dict[str, str], problems: list[str]) -> None:
+            super().__init__()
+            self.edit = edit
+            self.messages = messages
+            self.problems = problems
+
     def __init__(self, page_id: str, draft: Draft) -> None:
         super().__init__()
         self.draft = draft
@@ -75,10 +63,16 @@ class FormScreen(Screen[str]):
         self.gen = 0  # bumped when the page is rebuilt (a node added or removed)
         self.keys = self._keys()
         self.shown: dict[str, str] = {}  # field id -> the message on screen
+        self.messages: dict[str, str] = {}  # field id -> its message, last validated
+        self.problems: list[str] = []  # the page's problems, last validated
+        self.edit = 0  # bumped by each change to the answers; validated: the last checked
+        self.validated = -1
         self.refusal = False  # the status shows why Next was refused
         self.ranged = ranged_roles(draft.pattern) if page_id == "hosts" else []
         self.node_index: int | None = None  # the node whose field had the focus last
         self._reveal: Widget | None = None  # a field to show once the page is mounted
+        self._focus: str | None = None  # a field to focus once it is mounted
+        self._resumed = False
 
     def _keys(self) -> dict[str, Question]:
         """Field id -> question; ids change with each rebuild, so that a late event from
@@ -101,47 +95,66 @@ class FormScreen(Screen[str]):
         hint = f"ctrl+t: {action}.  " if action else ""
         self.hint = f"{hint}ctrl+n: Next, Esc: Back."
         yield Static(self.hint, id="form-status", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def _row_widgets(self, wids: list[str]) -> list[Widget]:
-        out: list[Widget] = []
-        for wid in wids:
-            q = self.keys[wid]
-            typed = q.key in self.draft.memory
-            label = Label(q.label, classes="flabel")
-            out.append(Horizontal(label, field_widget(q, self.draft.value(q.key), wid, typed)))
-            out.append(Static("", id=f"{wid}-error", classes="ferror", markup=False))
-        return out
+        return row_widgets(self.draft, {wid: self.keys[wid] for wid in wids})
 
     def all_mounted(self) -> bool:
         """Whether every field of the page is mounted (long pages come in parts)."""
         last = list(self.keys)[-1] if self.keys else None
         return last is None or bool(self.query(f"#{last}"))
 
-    def _mount_more(self, start: int, gen: int = 0) -> None:
+    async def _mount_more(self, start: int, gen: int = 0) -> None:
         """Mount the next fields after a refresh: a long page never blocks the UI at once."""
-        wids = list(self.keys)[start : start + CHUNK]
         if gen != self.gen:
             return  # the page was rebuilt since
+        wids = list(self.keys)[start : start + CHUNK]
+        form = self.query_one("#form", VerticalScroll)
         if not wids:  # all mounted: the focused field goes to the top of the view (or
             if self._reveal is not None:  # as far as it scrolls), however late the layout
-                form = self.query_one("#form", VerticalScroll)
                 self.call_after_refresh(
                     form.scroll_to_widget, self._reveal, animate=False, top=True
                 )
                 self._reveal = None
+            self.call_after_refresh(heap.settle)  # the page is built
             return
-        self.query_one("#form").mount_all(self._row_widgets(wids))
-        self.call_after_refresh(self.refresh_errors)
+        await form.mount_all(self._row_widgets(wids))
+        if gen != self.gen:
+            return
+        self.refresh_errors()
+        if self._focus in wids:  # the field to go to (a node added or removed)
+            widget = self.query_one(f"#{self._focus}")
+            self._focus = None
+            widget.focus()
+            form.scroll_to_widget(widget, animate=False)
+            self._reveal = widget  # and again once every field is laid out
         self.call_after_refresh(self._mount_more, start + CHUNK, gen)
+
+    def _scrollbar_first(self) -> None:
+        """A page sure to be longer than the view gets its scrollbar now: coming with a
+        later part, it made every field mounted before laid out again one column
+        narrower (a step of 50-80 ms). Sure: a line at least a field, a line each for the
+        header, title, status, footer and node buttons."""
+        lines = self.app.size.height - 4 - (1 if self.ranged else 0)
+        form = self.query_one("#form", VerticalScroll)
+        form.styles.overflow_y = "scroll" if len(self.keys) > lines else "auto"
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Runs before Screen's own: the first time, the fields were styled as they
+        mounted a moment ago, no need to style the whole page again."""
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def on_mount(self) -> None:
         self.sub_title = self.page.title
+        self._scrollbar_first()
         self.call_after_refresh(self._mount_more, CHUNK)
-        self.refresh_errors()
+        self._validate()
         self._show_counts()
         first = self.query_one("#form").query("Input, Select").first()
-        first.focus()
+        self.set_focus(first)  # now: the screen's auto focus would take the scroll view
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "check":
@@ -153,9 +166,33 @@ class FormScreen(Screen[str]):
         return True
 
     # -- validation as you type ------------------------------------------------------
+    def _validate(self) -> None:
+        """Check the answers as they are now, off the UI thread (the answers model takes
+        10-25 ms a time); :class:`Validated` brings the verdict."""
+        self.edit += 1
+        self.validate(self.edit, copy.deepcopy(self.draft.data), dict(self.keys), self.page)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="validate")
+    def validate(self, edit: int, data: dict[str, object], keys: dict[str, Question],
+                 page: Page) -> None:  # fmt: skip
+        draft = Draft(data)  # a copy: the UI thread goes on changing its own
+        messages = {wid: draft.problem(q.key) or "" for wid, q in keys.items()}
+        self.post_message(self.Validated(edit, messages, draft.page_problems(page)))
+
+    def on_form_screen_validated(self, message: Validated) -> None:
+        if message.edit != self.edit:
+            return  # a later change is being checked
+        self.validated = message.edit
+        self.messages, self.problems = message.messages, message.problems
+        self.refresh_errors()
+        if self.refusal and not self.problems:
+            self.refusal = False
+            self.query_one("#form-status", Static).update(self.hint)
+
     def refresh_errors(self) -> None:
-        for wid, q in self.keys.items():
-            msg = self.draft.problem(q.key) or ""
+        """Show the last validated message under each mounted field."""
+        for wid in self.keys:
+            msg = self.messages.get(wid, "")
             if self.shown.get(wid) == msg:
                 continue
             found = self.query(f"#{wid}-error")
@@ -175,10 +212,7 @@ class FormScreen(Screen[str]):
         ):
             return  # no change (widgets report their first value when mounted)
         self.draft.set(q.key, text)
-        self.refresh_errors()
-        if self.refusal and not self.draft.page_problems(self.page):
-            self.refusal = False
-            self.query_one("#form-status", Static).update(self.hint)
+        self._validate()
         wizard_of(self).save()
 
     @on(Input.Changed)
@@ -281,27 +315,24 @@ class FormScreen(Screen[str]):
         self.gen += 1
         self.page = self.draft.page(self.page.id)
         self.keys = self._keys()
-        self.shown = {}
+        self.shown, self.messages = {}, {}
+        self._validate()
         form = self.query_one("#form")
+        self.set_focus(None)  # else it goes to the scroll view: all its fields restyled
         await form.remove_children()
-        wids = list(self.keys)
-        target = next((w for w, q in self.keys.items() if q.key == focus_key), None)
-        upto = max(CHUNK, wids.index(target) + 5 if target else 0)
-        await form.mount_all(self._row_widgets(wids[:upto]))
-        self.call_after_refresh(self._mount_more, upto, self.gen)
+        self._scrollbar_first()
+        self._focus = next((w for w, q in self.keys.items() if q.key == focus_key), None)
+        self.call_after_refresh(self._mount_more, 0, self.gen)
         self.query_one("#form-title", Static).update(f"{self.page.title}: {self.page.intro}")
-        self.refresh_errors()
         self._show_counts()
         self._status(note)
-        if target is not None:
-            widget = self.query_one(f"#{target}")
-            widget.focus()
-            form.scroll_to_widget(widget, animate=False)
-            self._reveal = widget  # and again once every field is laid out
 
     # -- navigation ------------------------------------------------------------------
     def action_next(self) -> None:
-        problems = self.draft.page_problems(self.page)
+        if self.validated == self.edit:
+            problems = self.problems
+        else:  # Next before the check of the last change came back: check it here, once
+            problems = Draft(copy.deepcopy(self.draft.data)).page_problems(self.page)
         if problems:
             self.refusal = True
             self.query_one("#form-status", Static).update(

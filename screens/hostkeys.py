@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from screens.footer import KeyFooter
 from wizard.flow import HostKeyStatus, unknown_keys_text
 
 
@@ -29,7 +30,7 @@ class HostKeysScreen(ModalScreen[bool]):
                 "Trust these keys and pin them in this session? (y/n)",
                 id="keys-question",
             )
-        yield Footer()
+        yield KeyFooter()
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from screens.footer import KeyFooter
 from wizard.secrets import redact
 
 
@@ -53,7 +54,7 @@ class KeepWaitingScreen(ModalScreen[bool]):
                 markup=False,
             )
             yield Static(self.choices(), id="wait-question", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -14,9 +14,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from screens import heap
+from screens.footer import KeyFooter
 from wizard.catalog import load_pattern, pattern_ids
 from wizard.lab.info import lab_status
 from wizard.topology import describe_roles, picture
@@ -50,13 +52,14 @@ class PatternScreen(Screen[tuple[str, str | None] | None]):
             with Vertical(id="pattern-side"):
                 yield Static(id="pattern-detail", markup=False)
                 yield Static("Looking for the local lab...", id="pattern-lab", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         menu = self.query_one("#pattern-list", OptionList)
         menu.focus()
         menu.highlighted = 0
         self.read_lab()
+        self.call_after_refresh(heap.settle)
 
     @work(thread=True, exit_on_error=False)
     def read_lab(self) -> None:

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log, Static
+from textual.widgets import Header, Log, Static
 
-from screens import jobs
+from screens import heap, jobs
+from screens.footer import KeyFooter
 from screens.host import wizard_of
 from wizard.errors import WizardError
 from wizard.plan import Plan
@@ -49,7 +50,7 @@ class ReviewScreen(Screen[str]):
         yield Header()
         yield Static("Planning and checking the hosts (changes nothing)...", id="review-status")
         yield Log(id="plan", highlight=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Review"
@@ -92,6 +93,7 @@ class ReviewScreen(Screen[str]):
         status.update(message.summary)
         status.set_class(not message.ok, "bad")
         self._show()
+        self.call_after_refresh(heap.settle)
 
     def _show(self) -> None:
         log = self.query_one("#plan", Log)

@@ -10,9 +10,10 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Header, RichLog, Static
 
-from screens import jobs
+from screens import heap, jobs
+from screens.footer import KeyFooter
 from screens.host import wizard_of
 from wizard.errors import WizardError
 from wizard.flow import Event, Flow
@@ -21,6 +22,8 @@ from wizard.plan import Plan
 from wizard.questions.draft import Draft
 from wizard.secrets import redact
 from wizard.session import Session
+
+SETTLE_EVERY = 20  # repaints (5 s of a busy run) between two heap.settle()
 
 
 class Panel(Widget):
@@ -89,14 +92,16 @@ class RunScreen(Screen[str]):
             yield Panel(self.model.progress_text(), id="run-hosts")
             yield Panel(self.model.topology(self.draft.data), id="run-topology")
         yield RichLog(id="run-log", markup=False, max_lines=2000)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Run"
         rows = max(len(self.model.total), len(self.draft.data.get("nodes") or []) + 2)
         self.query_one("#run-top").styles.height = min(rows, 10)
         self.dirty = False
+        self.repaints = 0
         self.set_interval(0.25, self.repaint)  # redraw at most 4 times a second
+        self.call_after_refresh(heap.settle)
         self.execute()
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="run")
@@ -157,6 +162,9 @@ class RunScreen(Screen[str]):
         if not self.dirty:
             return
         self.dirty = False
+        self.repaints += 1
+        if self.repaints % SETTLE_EVERY == 0:
+            heap.settle()  # what the log and the panels hold now stays
         self.query_one("#run-hosts", Panel).show(self.model.progress_text())
         self.query_one("#run-topology", Panel).show(self.model.topology(self.draft.data))
         if self.finished is None and self.current:

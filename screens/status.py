@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from screens import jobs
+from screens.footer import KeyFooter
 from screens.host import wizard_of
 from wizard.errors import WizardError
 from wizard.secrets import redact
@@ -36,7 +37,7 @@ class StatusScreen(Screen[str]):
         with VerticalScroll(id="status"):
             yield Static(f"Checking session {self.session.meta.id}...", id="status-text",
                          markup=False)  # fmt: skip
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"Status of {self.session.meta.id} ({self.session.meta.pattern})"

@@ -7,7 +7,7 @@ The methods that show them import them where they are used, after awaiting that 
 
 from __future__ import annotations
 
-import argparse
+import asyncio
 import gc
 import threading
 from pathlib import Path
@@ -19,16 +19,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerFailed
 
-from screens.loading import load_screens
+from screens import heap
+from screens.loading import IMPORTS, load_screens
 from screens.welcome import WelcomeScreen
 from wizard.errors import EXIT_INTERRUPTED, WizardError
 from wizard.secrets import redact
-from wizard.session import Session, SessionStore, sessions_root
 
 if TYPE_CHECKING:
+    import argparse
+
     from wizard.flow import Drift, HostKeyStatus
     from wizard.plan import Plan, Step
     from wizard.questions.draft import Draft
+    from wizard.session import Session, SessionStore
 
 
 class WizardApp(App[int]):
@@ -40,7 +43,8 @@ class WizardApp(App[int]):
     def __init__(self, lab_dir: Path | None = None, session_dir: str | None = None) -> None:
         super().__init__()
         self.lab_dir = lab_dir
-        self.store = SessionStore(sessions_root(session_dir))
+        self.session_dir = session_dir
+        self._store: SessionStore | None = None
         self.session: Session | None = None
         self.draft: Draft | None = None
         self.plan: Plan | None = None  # the reviewed plan
@@ -50,8 +54,26 @@ class WizardApp(App[int]):
         self._saved = 0  # the newest of them written (under SESSION_WRITES)
         self._screen_saved = 0  # the newest of them that wrote the screen
 
+    @property
+    def store(self) -> SessionStore:
+        """The saved setups (loaded on first use: the welcome screen's worker reads them
+        after the first paint)."""
+        if self._store is None:
+            with IMPORTS:
+                from wizard.session import SessionStore, sessions_root
+
+            self._store = SessionStore(sessions_root(self.session_dir))
+        return self._store
+
     def on_mount(self) -> None:
-        self.flow()
+        self.flow(self._welcome())
+
+    def _welcome(self) -> asyncio.Future[str]:
+        """Show the welcome screen now (the first frame is it, not an empty screen); the
+        future has its choice."""
+        choice: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.push_screen(WelcomeScreen(), callback=lambda c: choice.set_result(c or "quit"))
+        return choice
 
     def on_welcome_screen_painted(self) -> None:
         if self._preloading is None:
@@ -78,9 +100,13 @@ class WizardApp(App[int]):
 
     # -- the flow --------------------------------------------------------------------
     @work(exclusive=True, group="flow")
-    async def flow(self) -> None:
+    async def flow(self, first: asyncio.Future[str]) -> None:
+        welcome: asyncio.Future[str] | None = first
         while True:
-            choice = await self.push_screen_wait(WelcomeScreen())
+            if welcome is None:  # a setup left: its screens are garbage now
+                heap.reclaim()
+            choice = await (welcome or self._welcome())
+            welcome = None
             if choice == "quit":
                 self.exit(0)
                 return
@@ -97,8 +123,8 @@ class WizardApp(App[int]):
                 await self.push_screen_wait(StatusScreen(session))
                 continue
             if choice.startswith("resume:"):
-                try:
-                    start = self._resume(choice.removeprefix("resume:"))
+                try:  # reads the session's answers: off the UI thread
+                    start = await asyncio.to_thread(self._resume, choice.removeprefix("resume:"))
                 except WizardError as exc:
                     self.notify(redact(exc.render()), severity="error", timeout=10)
                     continue
@@ -135,7 +161,7 @@ class WizardApp(App[int]):
             picked = await self.push_screen_wait(PatternScreen())
             if picked is None:
                 return "back"
-            self._start_session(*picked)
+            await asyncio.to_thread(self._start_session, *picked)  # answers, session dir
             return "next"
         assert self.draft is not None and self.session is not None
         if sid in FORM_PAGES:

@@ -15,9 +15,11 @@ if TYPE_CHECKING:  # the welcome screen uses this before the engine is loaded
 
 
 class WizardHost(Protocol):
-    store: SessionStore
     session: Session | None
     start_timeout: float | None
+
+    @property
+    def store(self) -> SessionStore: ...
 
     def save(self, screen: str | None = None) -> None: ...
 

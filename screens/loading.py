@@ -17,7 +17,8 @@ IMPORTS = threading.Lock()
 
 
 def load_screens() -> None:
-    """Import every screen the wizard shows after the welcome screen (blocking)."""
+    """Import every screen the wizard shows after the welcome screen, and read the
+    catalog the pattern screen shows (its YAML, 0.2 s), blocking."""
     with IMPORTS:
         import screens.done
         import screens.drift
@@ -29,3 +30,7 @@ def load_screens() -> None:
         import screens.review
         import screens.run
         import screens.status  # noqa: F401
+        from wizard.catalog import load_pattern, pattern_ids
+
+    for pid in pattern_ids():
+        load_pattern(pid)  # cached

@@ -12,9 +12,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from screens.footer import KeyFooter
 from screens.host import wizard_of
 from screens.loading import IMPORTS
 
@@ -53,7 +54,7 @@ class WelcomeScreen(Screen[str]):
             )
             yield OptionList(Option("New setup", id="new"), Option("Quit", id="quit"), id="menu")
             yield Static("Checking the local lab...", id="lab")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#menu", OptionList).focus()

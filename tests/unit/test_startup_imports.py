@@ -16,7 +16,14 @@ from wizard.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[2]
 # The screens modules the first paint needs (the others load in a worker after it).
-FIRST_PAINT = {"screens.app", "screens.welcome", "screens.host", "screens.loading"}
+FIRST_PAINT = {
+    "screens.app",
+    "screens.welcome",
+    "screens.host",
+    "screens.loading",
+    "screens.footer",
+    "screens.heap",
+}
 # Libraries only a command (or the wizard) needs; each costs tens of milliseconds to import.
 HEAVY = (
     "textual",

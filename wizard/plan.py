@@ -164,11 +164,7 @@ class Plan:
         """The heaviest chain of dependent steps (see :mod:`wizard.critical`)."""
         return critical_path(self, durations)
 
-    def to_json(self, *, compact: bool = False) -> str:
-        """The steps as JSON: indented for a reader; ``compact`` for a file no one reads
-        by eye (a session's plan.json), which the C encoder writes several times faster."""
-        if compact:
-            return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
     def secret_paths(self) -> list[str]:

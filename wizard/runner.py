@@ -5,7 +5,7 @@ batch, one connection per host, and drift checks on resume."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +14,18 @@ from wizard.catalog.model import Pattern
 from wizard.connectors.base import HostTarget, Transport
 from wizard.connectors.hostkeys import (
     CHANGED,
+    KNOWN,
     UNKNOWN,
+    UNREACHABLE,
     HostKeyStatus,
     HostKeyStore,
     changed_error,
     require_trusted,
     scan_host_keys,
+    scan_one,
 )
 from wizard.connectors.mysql_checks import ServerInfo
+from wizard.connectors.parallel import run_per_host
 from wizard.connectors.pool import ConnectionCache, open_transport
 from wizard.critical import journaled
 from wizard.errors import EXIT_STEP_FAILED, WizardError, bad_input
@@ -148,6 +152,9 @@ class Runner:
         self.wait_timeout: float | None = None
         self.keep_waiting: Callable[[Step, float, str], bool] | None = None
         self.facts: Facts | None = None  # what survey() read
+        # connect_ahead(): host -> its scan's status (or error), logins that failed
+        self._ahead: Future[dict[HostTarget, HostKeyStatus | BaseException]] | None = None
+        self._login_errors: dict[str, BaseException] = {}
 
     # before anything changes ------------------------------------------------
     def plan_hosts(self) -> list[HostTarget]:
@@ -163,7 +170,10 @@ class Runner:
         Unknown keys are pinned when ``accept_new`` or when ``confirm`` (shown all of them
         in one batch) says yes; otherwise the run stops with their fingerprints.
         """
-        statuses = scan_host_keys(self.plan_hosts(), self.store, parallelism=self.parallelism)
+        hosts = self.plan_hosts()
+        statuses = self._scanned_ahead(hosts)
+        if statuses is None:
+            statuses = scan_host_keys(hosts, self.store, parallelism=self.parallelism)
         for s in statuses:
             if s.state == CHANGED:
                 raise changed_error(s)
@@ -171,6 +181,48 @@ class Runner:
         if unknown and not accept_new and confirm is not None:
             accept_new = confirm(unknown)
         return require_trusted(statuses, self.store, accept_new=accept_new)
+
+    def connect_ahead(self) -> None:
+        """Start, in the background, what :meth:`verify_host_keys` and the first
+        :meth:`transport` calls would do: scan every SSH host of the answers and log in
+        where the key is already trusted (known or pinned), while the caller plans.
+        Nothing is written anywhere; :meth:`verify_host_keys` decides as ever, on these
+        statuses, and a login that failed fails the first :meth:`transport` of its host."""
+        hosts = [t for t in self.targets.values() if t.transport == "ssh"]
+        if not hosts or self._ahead is not None:
+            return
+        pool = ThreadPoolExecutor(1, thread_name_prefix="cw-ahead")
+        self._ahead = pool.submit(
+            run_per_host, hosts, self._scan_and_login, parallelism=self.parallelism
+        )
+        pool.shutdown(wait=False)
+
+    def _scan_and_login(self, host: HostTarget) -> HostKeyStatus:
+        status = scan_one(self.store, host)
+        if status.state == KNOWN:
+            try:
+                self.cache.get(host)
+            except BaseException as exc:  # noqa: BLE001 - raised by transport(host)
+                self._login_errors[host.name] = exc
+        return status
+
+    def _scanned_ahead(self, hosts: list[HostTarget]) -> list[HostKeyStatus] | None:
+        """The statuses :func:`scan_host_keys` would give for ``hosts``, from the scan
+        :meth:`connect_ahead` started (None without one)."""
+        if self._ahead is None:
+            return None
+        found = {h.name: r for h, r in self._ahead.result().items()}
+        out: list[HostKeyStatus] = []
+        for h in hosts:
+            r = found.get(h.name)
+            if r is None:
+                return None
+            if isinstance(r, BaseException):
+                if isinstance(r, WizardError):
+                    raise r
+                r = HostKeyStatus(h.name, h.address, h.port, UNREACHABLE, error=str(r))
+            out.append(r)
+        return out
 
     def survey(self, pattern: Pattern) -> Plan:
         """Read every node's home (read-only: carbon.xml, the datasources folder, the files
@@ -213,6 +265,9 @@ class Runner:
             return None
 
     def transport(self, host: str) -> Transport:
+        failed = self._login_errors.pop(host, None)
+        if failed is not None:
+            raise failed
         target = self.targets.get(host)
         if target is None:
             raise WizardError(
@@ -277,6 +332,8 @@ class Runner:
         return executor.run(selected)
 
     def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.exception()  # its logins land in the cache before it is closed
         self.state.close()
         self.cache.close_all()
 

@@ -21,7 +21,6 @@ from wizard.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_STEP_FAILED, bad_input
 from wizard.executor import Event
 from wizard.flow import Drift, Flow, Hooks
 from wizard.flow.preflight import CHECKS
-from wizard.flow.rollback import pick as pick_rollback
 from wizard.plan import KIND_GROUPS, STEP_KINDS, Plan
 from wizard.runner import unknown_keys_text
 from wizard.session import Session, SessionStore, sessions_root
@@ -136,6 +135,8 @@ def _ignored(values: list[str]) -> set[str]:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from wizard.flow.rollback import pick as pick_rollback
+
     session, picked = pick_rollback(_store(args), args.id)
     tty = sys.stdin.isatty()
     interactive = tty and not args.yes
@@ -215,7 +216,7 @@ def _run(
         flow.cancel()
 
     with session:
-        prepared = flow.prepare(text, source=source, parsed=parsed)
+        prepared = flow.prepare(text, source=source, parsed=parsed, connect=True)
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             result = flow.run(prepared, check=args.check, only=only, skip=skip)

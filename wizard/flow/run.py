@@ -33,7 +33,6 @@ from wizard.flow.model import (
     RunResult,
 )
 from wizard.flow.preflight import gate, run_checks
-from wizard.flow.rollback import rollback
 from wizard.flow.status import Status, status
 from wizard.plan import Plan
 from wizard.planning.build import plan as make_plan
@@ -68,6 +67,8 @@ class Flow:
         self._executor: Executor | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
+        self._ahead: Runner | None = None  # prepare(connect=True)'s, for the run
+        self._saved: dict[str, Any] | None = None  # the plan this flow saved last
 
     # -- answers -> plan ---------------------------------------------------------------
     def prepare(
@@ -77,17 +78,26 @@ class Flow:
         source: str = "answers",
         save: bool = True,
         parsed: tuple[Answers, Pattern] | None = None,
+        connect: bool = False,
     ) -> Prepared:
         """Validate the answers, plan offline, and keep answers and plan in the session
         (``save`` False: a rollback, which works from what the session saved).
-        ``parsed``: what ``parse_answers(answers_text)`` gave the caller already."""
+        ``parsed``: what ``parse_answers(answers_text)`` gave the caller already;
+        ``connect``: a :meth:`run` follows: the hosts are scanned (and logged in to where
+        their keys are trusted already) while the plan is made."""
         answers, pattern = parsed or parse_answers(answers_text, source)
-        plan = make_plan(answers, pattern)
+        if connect:
+            self._connect_ahead(answers, Plan(pattern.id, []))
+        try:
+            plan = make_plan(answers, pattern)
+        except BaseException:
+            self._close_ahead()
+            raise
         if not save:
             return Prepared(answers, pattern, plan)
         with SESSION_WRITES:
             self.session.save_answers(answers_text)
-            self.session.save_plan(plan.to_json(compact=True))
+            self._save_plan(plan)
             self.session.save_meta(state="planned", pattern=pattern.id, hosts=plan.hosts())
         return Prepared(answers, pattern, plan)
 
@@ -184,7 +194,10 @@ class Flow:
         return status(self, prepared)
 
     def rollback(self, prepared: Prepared, *, drop_databases: bool = False) -> RunResult:
-        """Put back what the session changed (see :mod:`wizard.flow.rollback`)."""
+        """Put back what the session changed (see :mod:`wizard.flow.rollback`, loaded
+        here: a run does not need the undo steps)."""
+        from wizard.flow.rollback import rollback
+
         return rollback(self, prepared, drop_databases=drop_databases)
 
     def cancel(self) -> None:
@@ -214,9 +227,19 @@ class Flow:
         return loading
 
     def _runner(self, prepared: Prepared) -> _Open:
+        runner, self._ahead = self._ahead, None
+        if runner is not None and runner.answers is prepared.answers:
+            runner.plan = prepared.plan
+        else:
+            if runner is not None:
+                runner.close()
+            runner = self._new_runner(prepared.answers, prepared.plan)
+        return _Open(runner)
+
+    def _new_runner(self, answers: Answers, plan: Plan) -> Runner:
         runner = Runner(
-            prepared.answers,
-            prepared.plan,
+            answers,
+            plan,
             self.session,
             prompter=self.hooks.ask_secret,
             parallelism=self.parallelism,
@@ -225,7 +248,20 @@ class Flow:
             runner.wait_timeout = self.start_timeout
         if self.hooks.keep_waiting is not None:
             runner.keep_waiting = self.hooks.keep_waiting
-        return _Open(runner)
+        return runner
+
+    def _connect_ahead(self, answers: Answers, plan: Plan) -> None:
+        self._close_ahead()
+        try:
+            self._ahead = self._new_runner(answers, plan)
+        except WizardError:
+            return  # a login secret that cannot be had: run() stops on it, as ever
+        self._ahead.connect_ahead()
+
+    def _close_ahead(self) -> None:
+        runner, self._ahead = self._ahead, None
+        if runner is not None:
+            runner.close()
 
     def _open(self, runner: Runner, pattern: Pattern) -> Plan:
         """Secrets, host keys, then the plan made against the homes (saved)."""
@@ -233,12 +269,20 @@ class Flow:
         runner.verify_host_keys(accept_new=self.accept_new_keys, confirm=self.hooks.confirm_keys)
         plan = runner.survey(pattern)
         with SESSION_WRITES:
-            self.session.save_plan(plan.to_json(compact=True))
+            self._save_plan(plan)
         if self.hooks.on_note is not None:
             for host, notes in plan.notes.items():
                 for n in notes:
                     self.hooks.on_note(redact(f"note: {host}: {n}"))
         return plan
+
+    def _save_plan(self, plan: Plan) -> None:
+        """Save the plan, unless it is the one this flow saved last (the plan made
+        against the homes is often the offline one)."""
+        steps = plan.to_dict()
+        if steps != self._saved or not self.session.plan_path.exists():
+            self.session.save_plan(plan.to_json())
+            self._saved = steps
 
     def _check_drift(self, runner: Runner, handlers: dict[str, Any]) -> None:
         drift = [

@@ -122,6 +122,7 @@ class FormScreen(Screen[str]):
         await form.mount_all(self._row_widgets(wids))
         if gen != self.gen:
             return
+        heap.settle()  # these fields stay: later collections need not walk them again
         self.refresh_errors()
         if self._focus in wids:  # the field to go to (a node added or removed)
             widget = self.query_one(f"#{self._focus}")

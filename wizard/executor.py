@@ -285,6 +285,7 @@ class Executor:
                         summary.would_change += 1
                     else:
                         summary.unchanged += 1
+        self._sync_journal()  # the lines of the steps that changed nothing, on disk too
         return summary
 
     # one step ----------------------------------------------------------------
@@ -293,7 +294,8 @@ class Executor:
         if step.id not in self._started:  # a deferred step is not started twice
             self._started.add(step.id)
             self._emit(step, "running")
-            self._journal("start", step)
+            # on disk before the step changes anything (below), not before its check
+            self._journal("start", step, durable=False)
         handler = self.handlers.get(step.kind)
         recorder = Recorder()
         ctx = replace(
@@ -315,6 +317,7 @@ class Executor:
             elif self.ctx.check_mode:
                 state, outcome = "would-change", before
             else:
+                self._sync_journal()
                 applied = handler.apply(step, ctx)
                 after = handler.check(step, ctx)
                 if not after.satisfied:
@@ -350,6 +353,7 @@ class Executor:
             self._journal(
                 "done",
                 step,
+                durable=state == "changed",  # what it wrote is needed to roll back
                 outcome=state,
                 message=outcome.message,
                 seconds=seconds,
@@ -358,10 +362,15 @@ class Executor:
         self._emit(step, state, outcome.message, outcome.diff, seconds, outcome.notes)
         return state
 
-    def _journal(self, event: str, step: Step, **kw: Any) -> None:
+    def _journal(self, event: str, step: Step, *, durable: bool = True, **kw: Any) -> None:
         if self.journal is None or self.ctx.check_mode:
             return
-        self.journal.append(Entry(event, step.id, step.host, step.kind, step.fingerprint, **kw))
+        entry = Entry(event, step.id, step.host, step.kind, step.fingerprint, **kw)
+        self.journal.append(entry, durable=durable)
+
+    def _sync_journal(self) -> None:
+        if self.journal is not None and not self.ctx.check_mode:
+            self.journal.sync()
 
     def _emit(
         self,

@@ -40,7 +40,10 @@ class Journal:
 
     ``append`` returns once its line is on disk. Threads appending at the same time share
     fsyncs (group commit): one fsync covers every line written before it began, so hosts
-    worked in parallel do not queue behind each other's disk flushes.
+    worked in parallel do not queue behind each other's disk flushes. ``append(...,
+    durable=False)`` returns once the line is written (a crashed process still leaves it
+    in the file; only a crash of the machine may lose it): for lines nothing depends on
+    until a later :meth:`sync` or durable append, which puts them on disk too.
     """
 
     def __init__(self, path: Path) -> None:
@@ -50,7 +53,7 @@ class Journal:
         self._written = 0  # lines written (to the page cache)
         self._synced = 0  # lines known to be on disk
 
-    def append(self, entry: Entry) -> None:
+    def append(self, entry: Entry, *, durable: bool = True) -> None:
         if entry.event not in EVENTS:
             raise ValueError(f"unknown journal event {entry.event!r}")
         data = asdict(entry)
@@ -71,6 +74,17 @@ class Journal:
                 os.close(fd)
             self._written += 1
             mine = self._written
+        if durable:
+            self._flush(mine)
+
+    def sync(self) -> None:
+        """Return once every line written so far is on disk."""
+        with self._lock:
+            mine = self._written
+        self._flush(mine)
+
+    def _flush(self, mine: int) -> None:
+        """fsync, unless an fsync that began after line ``mine`` was written covered it."""
         with self._sync:
             if self._synced >= mine:
                 return  # an fsync that began after this line was written covered it

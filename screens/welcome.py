@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -30,6 +30,7 @@ class WelcomeScreen(Screen[str]):
     """Dismisses with ``new``, ``resume:<session id>`` or ``quit``."""
 
     BINDINGS = [Binding("q", "choose('quit')", "Quit"), Binding("n", "choose('new')", "New")]
+    _resumed = False
 
     class Painted(Message):
         """The screen is on the terminal: what the first paint did not need may load."""
@@ -55,6 +56,13 @@ class WelcomeScreen(Screen[str]):
             yield OptionList(Option("New setup", id="new"), Option("Quit", id="quit"), id="menu")
             yield Static("Checking the local lab...", id="lab")
         yield KeyFooter()
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Runs before Screen's own: the first time (the first paint), the widgets were
+        styled as they mounted a moment ago, no need to style them all again."""
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def on_mount(self) -> None:
         self.query_one("#menu", OptionList).focus()

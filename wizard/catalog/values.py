@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 
+from wizard.catalog import lookup
 from wizard.errors import Where, WizardError
 from wizard.templating import expr_env, render_value
 
@@ -30,6 +31,9 @@ def _fail(where: str, source: str, exc: Exception) -> WizardError:
 
 def evaluate(source: str, ctx: dict[str, Any], where: str) -> Any:
     """Evaluate a Jinja2 expression (no braces) to a native value."""
+    found = lookup.value(source, ctx)
+    if found is not lookup.MISS:
+        return found
     try:
         return _expression(source)(**ctx)
     except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
@@ -43,6 +47,10 @@ def when(source: str | None, ctx: dict[str, Any], where: str) -> bool:
 
 
 def text(source: str, ctx: dict[str, Any], where: str) -> str:
+    if "{{" in source:
+        found = lookup.text(source, ctx)
+        if found is not lookup.MISS:
+            return str(found)
     try:
         return render_value(source, ctx, where=where)
     except WizardError as exc:

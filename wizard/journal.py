@@ -48,7 +48,7 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()  # one writer at a time: lines never interleave
+        self._lock = threading.Lock()  # the line counts
         self._sync = threading.Lock()  # one fsync at a time
         self._written = 0  # lines written (to the page cache)
         self._synced = 0  # lines known to be on disk
@@ -66,12 +66,14 @@ class Journal:
         if wrote is not None:
             data["extra"]["wrote"] = wrote
         line = json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
-        with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, line.encode("utf-8"))
-            finally:
-                os.close(fd)
+        # one write(2) with O_APPEND: whole lines, never interleaved, and no lock held
+        # across the system calls (threads queued on one that gave up the GIL there)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+        with self._lock:  # counted once written: an fsync that begins later covers it
             self._written += 1
             mine = self._written
         if durable:

@@ -61,10 +61,11 @@ class Printer:
         self._lock = threading.Lock()
 
     def _out(self, text: str) -> None:
-        """One whole write per line: worker threads report at the same time."""
+        """One whole write per line: worker threads report at the same time. The flush
+        (a system call, which gives up the GIL) is made with no lock of ours held."""
         with self._lock:
             sys.stdout.write(text + "\n")
-            sys.stdout.flush()
+        sys.stdout.flush()
 
     def __call__(self, e: Event) -> None:
         s = e.step

@@ -33,7 +33,7 @@ from wizard.executor import Event, Executor, RunContext, RunState, Summary
 from wizard.plan import Plan, Step
 from wizard.planning.build import plan as make_plan
 from wizard.planning.build import survey_files
-from wizard.planning.homefacts import Facts, gather, pack_homes
+from wizard.planning.homefacts import Facts, HomeFacts, gather, pack_homes, read_home
 from wizard.secrets import Prompter, Secret, resolve
 from wizard.session import Session
 
@@ -155,6 +155,8 @@ class Runner:
         # connect_ahead(): host -> its scan's status (or error), logins that failed
         self._ahead: Future[dict[HostTarget, HostKeyStatus | BaseException]] | None = None
         self._login_errors: dict[str, BaseException] = {}
+        self._ahead_files: dict[str, tuple[str, list[str]]] = {}  # survey_files, for:
+        self._ahead_homes: dict[str, HomeFacts | WizardError] = {}  # homes read ahead
 
     # before anything changes ------------------------------------------------
     def plan_hosts(self) -> list[HostTarget]:
@@ -182,15 +184,17 @@ class Runner:
             accept_new = confirm(unknown)
         return require_trusted(statuses, self.store, accept_new=accept_new)
 
-    def connect_ahead(self) -> None:
-        """Start, in the background, what :meth:`verify_host_keys` and the first
-        :meth:`transport` calls would do: scan every SSH host of the answers and log in
-        where the key is already trusted (known or pinned), while the caller plans.
-        Nothing is written anywhere; :meth:`verify_host_keys` decides as ever, on these
-        statuses, and a login that failed fails the first :meth:`transport` of its host."""
+    def connect_ahead(self, pattern: Pattern) -> None:
+        """Start, in the background, what :meth:`verify_host_keys`, the first
+        :meth:`transport` calls and :meth:`survey` would do: scan every SSH host of the
+        answers; where the key is already trusted (known or pinned), log in and read the
+        node's home (read-only), while the caller plans. Nothing is written anywhere;
+        :meth:`verify_host_keys` decides as ever, on these statuses, and a login that
+        failed fails the first :meth:`transport` of its host."""
         hosts = [t for t in self.targets.values() if t.transport == "ssh"]
         if not hosts or self._ahead is not None:
             return
+        self._ahead_files = survey_files(self.answers, pattern)
         pool = ThreadPoolExecutor(1, thread_name_prefix="cw-ahead")
         self._ahead = pool.submit(
             run_per_host, hosts, self._scan_and_login, parallelism=self.parallelism
@@ -199,11 +203,21 @@ class Runner:
 
     def _scan_and_login(self, host: HostTarget) -> HostKeyStatus:
         status = scan_one(self.store, host)
-        if status.state == KNOWN:
+        if status.state != KNOWN:
+            return status
+        try:
+            self.cache.get(host)
+        except BaseException as exc:  # noqa: BLE001 - raised by transport(host)
+            self._login_errors[host.name] = exc
+            return status
+        if host.name in self._ahead_files:
+            home, extra = self._ahead_files[host.name]
             try:
-                self.cache.get(host)
-            except BaseException as exc:  # noqa: BLE001 - raised by transport(host)
-                self._login_errors[host.name] = exc
+                self._ahead_homes[host.name] = read_home(
+                    self.cache.get(host), host.name, home, extra
+                )
+            except WizardError as exc:  # as gather() keeps it; anything else: read again
+                self._ahead_homes[host.name] = exc
         return status
 
     def _scanned_ahead(self, hosts: list[HostTarget]) -> list[HostKeyStatus] | None:
@@ -233,9 +247,7 @@ class Runner:
         with ThreadPoolExecutor(1, thread_name_prefix="cw-dbfacts") as pool:
             server = pool.submit(self._server, facts)
             files = survey_files(self.answers, pattern)
-            facts.homes, facts.unreachable = gather(
-                files, self.transport, parallelism=self.parallelism
-            )
+            facts.homes, facts.unreachable = self._read_homes(files)
             # a missing home that product.pack will unpack: read from the zip instead
             facts.homes.update(pack_homes(self.answers.product.pack, files, facts.homes))
             facts.server = server.result()
@@ -243,6 +255,29 @@ class Runner:
         self.plan = make_plan(self.answers, pattern, facts)
         self.secrets.resolve_all(self.plan)
         return self.plan
+
+    def _read_homes(
+        self, files: dict[str, tuple[str, list[str]]]
+    ) -> tuple[dict[str, HomeFacts], dict[str, WizardError]]:
+        """:func:`gather`, but for the homes :meth:`connect_ahead` read (the same files)."""
+        if self._ahead is not None:
+            self._ahead.exception()  # done (verify_host_keys waited for it already)
+        ahead = self._ahead_homes if files == self._ahead_files else {}
+        self._ahead_homes, self._ahead_files = {}, {}
+        homes, failed = gather(
+            {n: f for n, f in files.items() if n not in ahead},
+            self.transport,
+            parallelism=self.parallelism,
+        )
+        for node, found in ahead.items():
+            if isinstance(found, WizardError):
+                failed[node] = found
+            else:
+                homes[node] = found
+        return (
+            {n: homes[n] for n in files if n in homes},
+            {n: failed[n] for n in files if n in failed},
+        )
 
     def _server(self, facts: Facts) -> ServerInfo | None:
         """The database server's flavour, version and default authentication (the

@@ -87,7 +87,7 @@ class Flow:
         their keys are trusted already) while the plan is made."""
         answers, pattern = parsed or parse_answers(answers_text, source)
         if connect:
-            self._connect_ahead(answers, Plan(pattern.id, []))
+            self._connect_ahead(answers, pattern)
         try:
             plan = make_plan(answers, pattern)
         except BaseException:
@@ -250,13 +250,13 @@ class Flow:
             runner.keep_waiting = self.hooks.keep_waiting
         return runner
 
-    def _connect_ahead(self, answers: Answers, plan: Plan) -> None:
+    def _connect_ahead(self, answers: Answers, pattern: Pattern) -> None:
         self._close_ahead()
         try:
-            self._ahead = self._new_runner(answers, plan)
+            self._ahead = self._new_runner(answers, Plan(pattern.id, []))
         except WizardError:
             return  # a login secret that cannot be had: run() stops on it, as ever
-        self._ahead.connect_ahead()
+        self._ahead.connect_ahead(pattern)
 
     def _close_ahead(self) -> None:
         runner, self._ahead = self._ahead, None

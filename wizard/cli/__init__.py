@@ -52,8 +52,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# the modules that load paramiko as they are imported (their commands log in to hosts)
+_SSH_MODULES = {"wizard.cli.apply", "wizard.cli.status"}
+
+
+def _paramiko_without_invoke() -> None:
+    """Import paramiko without ``invoke`` (and the unittest.mock, asyncio... it loads:
+    tens of milliseconds), which paramiko wants only for ``Match exec`` in an ssh_config
+    file, which the wizard never reads. Once paramiko is in, invoke is importable again."""
+    if "paramiko" in sys.modules or "invoke" in sys.modules:
+        return
+    sys.modules["invoke"] = None  # type: ignore[assignment]  # "import invoke" fails
+    try:
+        importlib.import_module("paramiko")
+    finally:
+        del sys.modules["invoke"]
+
+
 def fill(command: str, parser: argparse.ArgumentParser) -> None:
     """Add ``command``'s arguments to its (empty) parser, from the module serving it."""
+    if COMMANDS[command][0] in _SSH_MODULES:
+        _paramiko_without_invoke()
     module = importlib.import_module(COMMANDS[command][0])
     module.PARSERS[command](parser)
 

@@ -194,7 +194,10 @@ class Runner:
         hosts = [t for t in self.targets.values() if t.transport == "ssh"]
         if not hosts or self._ahead is not None:
             return
-        self._ahead_files = survey_files(self.answers, pattern)
+        try:
+            self._ahead_files = survey_files(self.answers, pattern)
+        except WizardError:
+            self._ahead_files = {}  # the plan stops on it; nothing is read ahead
         pool = ThreadPoolExecutor(1, thread_name_prefix="cw-ahead")
         self._ahead = pool.submit(
             run_per_host, hosts, self._scan_and_login, parallelism=self.parallelism
@@ -213,11 +216,13 @@ class Runner:
         if host.name in self._ahead_files:
             home, extra = self._ahead_files[host.name]
             try:
-                self._ahead_homes[host.name] = read_home(
-                    self.cache.get(host), host.name, home, extra
-                )
-            except WizardError as exc:  # as gather() keeps it; anything else: read again
+                found = read_home(self.cache.get(host), host.name, home, extra)
+            except WizardError as exc:  # kept, as gather() keeps it
                 self._ahead_homes[host.name] = exc
+            except Exception:  # noqa: BLE001 - survey() reads it again, and fails as ever
+                pass
+            else:
+                self._ahead_homes[host.name] = found
         return status
 
     def _scanned_ahead(self, hosts: list[HostTarget]) -> list[HostKeyStatus] | None:

@@ -17,6 +17,7 @@ from wizard.flow import (
     Hooks,
     HostKeyStatus,
     Review,
+    RunResult,
     Status,
     Summary,
     check_database,
@@ -34,6 +35,8 @@ __all__ = [
     "Review",
     "failure",
     "review",
+    "rollback",
+    "rollback_line",
     "run",
     "status",
     "test_db",
@@ -105,3 +108,38 @@ def run(
     flow = Flow(session, hooks, start_timeout=start_timeout)
     executor_hook(flow)
     return flow.run(flow.prepare(draft.yaml())).summary
+
+
+def rollback(
+    session: Session,
+    confirm: Confirm,
+    on_event: Callable[[Event], None],
+    executor_hook: Callable[[Flow], None],
+    ask: Ask | None = None,
+    *,
+    confirm_drift: ConfirmDrift | None = None,
+    on_note: Callable[[str], None] | None = None,
+    drop_databases: bool = False,
+) -> RunResult:
+    """Put back what a saved setup changed (``carbon-wizard rollback``), holding the
+    session. Files changed since the session wrote them go to ``confirm_drift`` first: no
+    raises :class:`DriftDeclined`, nothing changed."""
+    hooks = Hooks(
+        confirm_keys=confirm,
+        confirm_drift=confirm_drift,
+        ask_secret=ask,
+        on_event=on_event,
+        on_note=on_note,
+    )
+    flow = Flow(session, hooks)
+    executor_hook(flow)
+    source = str(session.answers_path)
+    with session:
+        prepared = flow.prepare(session.answers_path.read_text(encoding="utf-8"),
+                                source=source, save=False)  # fmt: skip
+        return flow.rollback(prepared, drop_databases=drop_databases)
+
+
+def rollback_line(result: RunResult, session_id: str) -> str:
+    """The CLI's last line of a rollback."""
+    return f"rollback {result.state}: {result.summary.line()} (session {session_id})"

@@ -28,6 +28,7 @@ def load_screens() -> None:
         import screens.password
         import screens.patterns
         import screens.review
+        import screens.rollback
         import screens.run
         import screens.status  # noqa: F401
         from wizard.catalog import load_pattern, pattern_ids

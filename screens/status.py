@@ -1,5 +1,6 @@
 """Status of a saved setup: its nodes, cluster, load balancer and databases now
-(read-only; the checks run in a worker, ``r`` checks again)."""
+(read-only; the checks run in a worker, ``r`` checks again). ``b`` rolls the setup back
+(screens/rollback.py), then checks again."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from textual.widgets import Header, Static
 from screens import jobs
 from screens.footer import KeyFooter
 from screens.host import wizard_of
+from screens.rollback import ConfirmRollbackScreen, RollbackScreen
 from wizard.errors import WizardError
 from wizard.secrets import redact
 from wizard.session import Session
 
 
 class StatusScreen(Screen[str]):
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "refresh", "Check again")]
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "refresh", "Check again"),
+        Binding("b", "rollback", "Roll back"),
+    ]
 
     class Checked(Message):
         def __init__(self, text: str, healthy: bool) -> None:
@@ -58,6 +64,19 @@ class StatusScreen(Screen[str]):
     def action_refresh(self) -> None:
         self.query_one("#status-text", Static).update("Checking again...")
         self.check()
+
+    def action_rollback(self) -> None:
+        """Ask first (and whether to drop the databases), then roll back on a screen of
+        its own; back here, the checks run again."""
+
+        def confirmed(drop: bool | None) -> None:
+            if drop is not None:
+                self.app.push_screen(RollbackScreen(self.session, drop), rolled_back)
+
+        def rolled_back(_: str | None) -> None:
+            self.action_refresh()
+
+        self.app.push_screen(ConfirmRollbackScreen(self.session.meta.id), confirmed)
 
     def action_back(self) -> None:
         self.dismiss("back")

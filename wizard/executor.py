@@ -353,7 +353,9 @@ class Executor:
             self._journal(
                 "done",
                 step,
-                durable=state == "changed",  # what it wrote is needed to roll back
+                # on disk with the next sync before a change (any host's: one fsync
+                # covers every line written before it) or the run's last one
+                durable=False,
                 outcome=state,
                 message=outcome.message,
                 seconds=seconds,

@@ -98,6 +98,9 @@ class RunScreen(Screen[str]):
         self.sub_title = "Run"
         rows = max(len(self.model.total), len(self.draft.data.get("nodes") or []) + 2)
         self.query_one("#run-top").styles.height = min(rows, 10)
+        # the newest line stays in view when the status line above wraps and the log
+        # shrinks, until the admin scrolls up (RichLog's auto_scroll acts on writes only)
+        self.query_one("#run-log", RichLog).anchor()
         self.dirty = False
         self.repaints = 0
         self.set_interval(0.25, self.repaint)  # redraw at most 4 times a second

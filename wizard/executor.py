@@ -353,9 +353,7 @@ class Executor:
             self._journal(
                 "done",
                 step,
-                # on disk with the next sync before a change (any host's: one fsync
-                # covers every line written before it) or the run's last one
-                durable=False,
+                durable=state == "changed",  # what it wrote is needed to roll back
                 outcome=state,
                 message=outcome.message,
                 seconds=seconds,

@@ -25,7 +25,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from wizard.connectors.base import MISSING, TMP_MARK, FileStat, Result, Written, shell_command
+from wizard.connectors.base import MISSING, RUN_TMP, FileStat, Result, Written, shell_command
 from wizard.errors import WizardError, step_failed
 
 # (shell text, stdin or None, run with the connection's become) -> (rc, stdout, stderr)
@@ -53,7 +53,7 @@ def _write_script(path: str, mode: int | None, backup_suffix: str | None, tmp_ta
 p={q(path)}
 if [ -L "$p" ]; then p=$(readlink -f -- "$p") || exit 70; fi
 d=$(dirname -- "$p"); n=$(basename -- "$p")
-t="$d/.$n{TMP_MARK}{tmp_tag}"
+t="$d/.$n{RUN_TMP}{tmp_tag}"
 m={q(mode_text) if mode_text else "''"}
 existed=0
 if [ -e "$p" ]; then
@@ -175,7 +175,7 @@ class ShellTransport:
             raise self._file_error("create directory", path, _reason(res.err.encode()))
 
     def symlink(self, target: str, link: str) -> None:
-        tmp = f"{link}{TMP_MARK}{_random.token_hex(4)}"
+        tmp = f"{link}{RUN_TMP}{_random.token_hex(4)}"
         text = (
             f'if [ -L {q(link)} ]; then [ "$(readlink -- {q(link)})" = {q(target)} ] && exit 0; '
             f"elif [ -e {q(link)} ]; then echo 'exists and is not a symlink' >&2; exit 3; fi; "

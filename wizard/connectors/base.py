@@ -7,6 +7,7 @@ the command line (which every user of the host can see in ``ps``) never holds on
 
 from __future__ import annotations
 
+import secrets as _random
 import shlex
 import stat as stat_mod
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,14 @@ from wizard.secrets import Secret, redact
 
 # Suffix of the temporary file written next to the target by write_atomic.
 TMP_MARK = ".cw-tmp-"
+# ... as this process writes it: a temp file of this run is never a leftover of a killed
+# one (two nodes on one machine write /etc/hosts, or files of one folder, side by side)
+RUN_TMP = f"{TMP_MARK}{_random.token_hex(3)}-"
+
+
+def live_temp(name: str) -> bool:
+    """Whether ``name`` is a temp file this process is writing (not a leftover)."""
+    return RUN_TMP in name
 
 
 @dataclass(frozen=True)
@@ -244,7 +253,7 @@ def sudo_install_script(tmp: str, path: str, uid: int, gid: int, mode: int) -> s
     over the target (atomic in one directory), then the upload is removed.
     """
     parent = str(Path(path).parent)
-    staged = f"{parent}/.{Path(path).name}{TMP_MARK}sudo"
+    staged = f"{parent}/.{Path(path).name}{RUN_TMP}sudo"
     q = shlex.quote
     return (
         f"set -e; install -o {uid} -g {gid} -m {mode:o} {q(tmp)} {q(staged)}; "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from wizard.connectors.base import (
     MISSING,
-    TMP_MARK,
+    RUN_TMP,
     FileStat,
     HostTarget,
     Result,
@@ -99,7 +99,7 @@ class LocalTransport:
     def _write(self, path: str, data: bytes, st: FileStat, mode: int) -> None:
         parent = os.path.dirname(os.path.abspath(path))
         try:
-            fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}{TMP_MARK}")
+            fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}{RUN_TMP}")
         except OSError as exc:
             raise self._file_error("write", path, exc.strerror or str(exc)) from exc
         try:
@@ -142,7 +142,7 @@ class LocalTransport:
                 return
         elif os.path.lexists(link):
             raise self._file_error("symlink", link, "exists and is not a symlink")
-        tmp = f"{link}{TMP_MARK}{secrets.token_hex(4)}"
+        tmp = f"{link}{RUN_TMP}{secrets.token_hex(4)}"
         try:
             os.symlink(target, tmp)
             os.replace(tmp, link)
@@ -163,7 +163,7 @@ class LocalTransport:
             mode = src.stat().st_mode & 0o7777
         parent = os.path.dirname(os.path.abspath(remote))
         try:
-            fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(remote)}{TMP_MARK}")
+            fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(remote)}{RUN_TMP}")
         except OSError as exc:
             raise self._file_error("write", remote, exc.strerror or str(exc)) from exc
         try:

@@ -20,7 +20,7 @@ from paramiko.sftp import CMD_EXTENDED
 
 from wizard.connectors.base import (
     MISSING,
-    TMP_MARK,
+    RUN_TMP,
     FileStat,
     Result,
     Written,
@@ -231,7 +231,7 @@ class SshTransport(SshWrites):
                     raise self._file_error("symlink", link, "exists and is not a symlink")
                 if sftp.readlink(link) == target:
                     return
-            tmp = f"{link}{TMP_MARK}{secrets.token_hex(4)}"
+            tmp = f"{link}{RUN_TMP}{secrets.token_hex(4)}"
             sftp.symlink(target, tmp)
             try:
                 sftp.posix_rename(tmp, link)

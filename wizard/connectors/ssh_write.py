@@ -11,7 +11,7 @@ from typing import TypeVar, cast
 import paramiko
 from paramiko.sftp import CMD_CLOSE, CMD_EXTENDED, CMD_LSTAT
 
-from wizard.connectors.base import TMP_MARK, FileStat, Written
+from wizard.connectors.base import RUN_TMP, FileStat, Written
 from wizard.connectors.ssh_link import SshLink
 from wizard.connectors.ssh_pipe import AttrsRefused, Pipeline, fill, open_temp, read_files
 from wizard.connectors.ssh_sftp import quiet_remove, reason
@@ -34,7 +34,7 @@ class SshWrites(SshLink):
         leftovers: list[str] = []
 
         def op(sftp: paramiko.SFTPClient) -> Written | None:
-            tmp = f"{parent or '.'}/.{name}{TMP_MARK}{secrets.token_hex(4)}"
+            tmp = f"{parent or '.'}/.{name}{RUN_TMP}{secrets.token_hex(4)}"
             pipe = Pipeline(sftp)
             asked = [pipe.send(CMD_LSTAT, p) for p in (path, backup) if p is not None]
             n_tmp = open_temp(pipe, tmp)
@@ -99,7 +99,7 @@ class SshWrites(SshLink):
         """Temp file in the same folder (mode and owner set before any byte) -> bytes ->
         fsync -> rename over ``path``: three round trips."""
         parent, name = posixpath.split(path)
-        tmp = f"{parent or '.'}/.{name}{TMP_MARK}{secrets.token_hex(4)}"
+        tmp = f"{parent or '.'}/.{name}{RUN_TMP}{secrets.token_hex(4)}"
         pipe = Pipeline(sftp)
         handle = pipe.handle(open_temp(pipe, tmp))
         leftovers.append(tmp)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from wizard.changes import backup_suffix
-from wizard.connectors.base import TMP_MARK, FileStat, read_files
+from wizard.connectors.base import TMP_MARK, FileStat, live_temp, read_files
 from wizard.edits import apply_edits
 from wizard.edits.diff import label, mask
 from wizard.edits.model import EditResult
@@ -32,7 +32,8 @@ def remove_leftovers(
 
     An atomic write goes to ``.<name>[.carbon-wizard-<session>.bak]<TMP_MARK><random>`` in
     the same folder, then is renamed; a wizard killed in between leaves that file behind.
-    Only names with our mark are touched. ``listed`` keeps each folder's listing for the
+    Only names with our mark are touched, never a temp file this process is writing
+    (another step's write in the same folder, e.g. two nodes of one machine). ``listed`` keeps each folder's listing for the
     run (our own writes never leave a temp file behind, so one listing per folder is
     enough). Returns the paths removed.
     """
@@ -46,7 +47,11 @@ def remove_leftovers(
             names = []
         if listed is not None:
             listed[folder] = names
-    stale = [posixpath.join(parent, n) for n in names if n.startswith(f".{base}") and TMP_MARK in n]
+    stale = [
+        posixpath.join(parent, n)
+        for n in names
+        if n.startswith(f".{base}") and TMP_MARK in n and not live_temp(n)
+    ]
     if stale:
         transport.run(["rm", "-f", "--", *stale])
         if listed is not None:

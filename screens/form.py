@@ -71,6 +71,7 @@ class FormScreen(Screen[str]):
         self.ranged = ranged_roles(draft.pattern) if page_id == "hosts" else []
         self.node_index: int | None = None  # the node whose field had the focus last
         self._reveal: Widget | None = None  # a field to show once the page is mounted
+        self._built = -1  # the generation of the page last built whole
         self._focus: str | None = None  # a field to focus once it is mounted
         self._resumed = False
 
@@ -101,9 +102,9 @@ class FormScreen(Screen[str]):
         return row_widgets(self.draft, {wid: self.keys[wid] for wid in wids})
 
     def all_mounted(self) -> bool:
-        """Whether every field of the page is mounted (long pages come in parts)."""
-        last = list(self.keys)[-1] if self.keys else None
-        return last is None or bool(self.query(f"#{last}"))
+        """Whether the page is built: every field mounted (long pages come in parts) and
+        the field to go to, if any, scrolled into view."""
+        return self._built == self.gen
 
     async def _mount_more(self, start: int, gen: int = 0) -> None:
         """Mount the next fields after a refresh: a long page never blocks the UI at once."""
@@ -112,12 +113,16 @@ class FormScreen(Screen[str]):
         wids = list(self.keys)[start : start + CHUNK]
         form = self.query_one("#form", VerticalScroll)
         if not wids:  # all mounted: the focused field goes to the top of the view (or
-            if self._reveal is not None:  # as far as it scrolls), however late the layout
-                self.call_after_refresh(
-                    form.scroll_to_widget, self._reveal, animate=False, top=True
-                )
-                self._reveal = None
-            self.call_after_refresh(heap.settle)  # the page is built
+            reveal, self._reveal = self._reveal, None  # as far as it scrolls), however
+            # late the layout; then the page is built
+
+            def built() -> None:
+                if reveal is not None:
+                    form.scroll_to_widget(reveal, animate=False, top=True)
+                self._built = gen
+                heap.settle()
+
+            self.call_after_refresh(built)
             return
         await form.mount_all(self._row_widgets(wids))
         if gen != self.gen:

@@ -313,6 +313,7 @@ async def test_keep_waiting_past_the_start_deadline(
         run = await _to_deadline(app, pilot, settle, until)
         dialog = app.screen
         assert isinstance(dialog, KeepWaitingScreen), _text(app, "#run-status")
+        await until(pilot, lambda: dialog.query("#wait-question"), 30, "the question")
         assert "Keep waiting (another 2 s)" in _text(app, "#wait-question")
         assert run.finished is None  # the run is still on, waiting for the answer
         assert frozen_starts

@@ -13,7 +13,7 @@ from screens.app import WizardApp
 from screens.done import DoneScreen
 from screens.hostkeys import HostKeysScreen
 from wizard.connectors.hostkeys import UNKNOWN, HostKeyStatus
-from wizard.questions.draft import new_draft
+from wizard.questions.draft import FORM_PAGES, new_draft
 from wizard.session import Session, SessionMeta
 
 SIZES = [(80, 24), (120, 40)]
@@ -41,7 +41,7 @@ def _app(tmp_path: Path) -> WizardApp:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("screen", ["welcome", "pattern", "product", "database", "hosts", "certs"])
 def test_screen_snapshot(
-    screen: str, size: tuple[int, int], tmp_path: Path, snap_compare, settle
+    screen: str, size: tuple[int, int], tmp_path: Path, snap_compare, settle, until
 ) -> None:
     keys = _keys_to(screen)
 
@@ -50,8 +50,17 @@ def test_screen_snapshot(
         for key in keys:
             await pilot.press(key)
             await settle(pilot.app, pilot)
+        if screen in FORM_PAGES:  # the flow shows the next page a moment after Next
+            await until(pilot, lambda: _page(pilot.app) == screen, 30, f"the {screen} page")
+            await settle(pilot.app, pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=go)
+
+
+def _page(app: Any) -> str | None:
+    from screens.form import FormScreen
+
+    return app.screen.page.id if isinstance(app.screen, FormScreen) else None
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

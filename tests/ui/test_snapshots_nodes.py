@@ -22,19 +22,29 @@ def _keys(pattern: str, nexts: int) -> list[str]:
     return ["enter", *["down"] * pattern_ids().index(pattern), "enter", *["ctrl+n"] * nexts]
 
 
+def _page(app: Any) -> str | None:
+    """The form page on screen (None: another screen; the flow shows the next a moment
+    after Next)."""
+    from screens.form import FormScreen
+
+    return app.screen.page.id if isinstance(app.screen, FormScreen) else None
+
+
 def _app(tmp_path: Path) -> WizardApp:
     return WizardApp(lab_dir=tmp_path / "no-lab", session_dir=str(tmp_path / "sessions"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_hosts_page_with_an_added_node_snapshot(
-    size: tuple[int, int], tmp_path: Path, snap_compare, settle
+    size: tuple[int, int], tmp_path: Path, snap_compare, settle, until
 ) -> None:
     async def go(pilot: Any) -> None:
         await settle(pilot.app, pilot)
         for key in _keys("ob-km-ha", 2):
             await pilot.press(key)
             await settle(pilot.app, pilot)
+        await until(pilot, lambda: _page(pilot.app) == "hosts", 30, "the hosts page")
+        await settle(pilot.app, pilot)
         await pilot.press("ctrl+o")  # apim-2, focused on its address
         await settle(pilot.app, pilot)
 
@@ -43,12 +53,14 @@ def test_hosts_page_with_an_added_node_snapshot(
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_advanced_page_snapshot(
-    size: tuple[int, int], tmp_path: Path, snap_compare, settle
+    size: tuple[int, int], tmp_path: Path, snap_compare, settle, until
 ) -> None:
     async def go(pilot: Any) -> None:
         await settle(pilot.app, pilot)
         for key in _keys("apim-active-passive", 4):
             await pilot.press(key)
             await settle(pilot.app, pilot)
+        await until(pilot, lambda: _page(pilot.app) == "advanced", 30, "the advanced page")
+        await settle(pilot.app, pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=go)

@@ -104,6 +104,7 @@ class RollbackScreen(Screen[str]):
 
     def on_mount(self) -> None:
         self.sub_title = f"Roll back {self.session.meta.id} ({self.session.meta.pattern})"
+        self.query_one("#rollback-log", RichLog).anchor()  # the newest line stays in view
         self.execute()
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="rollback")

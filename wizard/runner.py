@@ -16,13 +16,13 @@ from wizard.connectors.hostkeys import (
     CHANGED,
     KNOWN,
     UNKNOWN,
-    UNREACHABLE,
     HostKeyStatus,
     HostKeyStore,
     changed_error,
     require_trusted,
     scan_host_keys,
     scan_one,
+    scan_status,
 )
 from wizard.connectors.mysql_checks import ServerInfo
 from wizard.connectors.parallel import run_per_host
@@ -231,17 +231,9 @@ class Runner:
         if self._ahead is None:
             return None
         found = {h.name: r for h, r in self._ahead.result().items()}
-        out: list[HostKeyStatus] = []
-        for h in hosts:
-            r = found.get(h.name)
-            if r is None:
-                return None
-            if isinstance(r, BaseException):
-                if isinstance(r, WizardError):
-                    raise r
-                r = HostKeyStatus(h.name, h.address, h.port, UNREACHABLE, error=str(r))
-            out.append(r)
-        return out
+        if any(h.name not in found for h in hosts):
+            return None
+        return [scan_status(h, found[h.name]) for h in hosts]
 
     def survey(self, pattern: Pattern) -> Plan:
         """Read every node's home (read-only: carbon.xml, the datasources folder, the files

@@ -323,15 +323,17 @@ def scan_host_keys(
         lambda h: scan_one(store, h, timeout=timeout),
         parallelism=parallelism,
     )
-    out: list[HostKeyStatus] = []
-    for h in ssh_hosts:
-        r = results[h]
-        if isinstance(r, BaseException):
-            if isinstance(r, WizardError):
-                raise r
-            r = HostKeyStatus(h.name, h.address, h.port, UNREACHABLE, error=str(r))
-        out.append(r)
-    return out
+    return [scan_status(h, results[h]) for h in ssh_hosts]
+
+
+def scan_status(h: HostTarget, result: HostKeyStatus | BaseException) -> HostKeyStatus:
+    """A host's scan result: a failure to connect is an UNREACHABLE status; a
+    WizardError (a changed key, bad input) is raised."""
+    if isinstance(result, WizardError):
+        raise result
+    if isinstance(result, BaseException):
+        return HostKeyStatus(h.name, h.address, h.port, UNREACHABLE, error=str(result))
+    return result
 
 
 def pin(statuses: Sequence[HostKeyStatus], store: HostKeyStore) -> list[HostKeyStatus]:

@@ -68,9 +68,7 @@ class SshWrites(SshLink):
                 pipe.check(pipe.send(CMD_EXTENDED, "posix-rename@openssh.com", tmp, path))
                 leftovers.remove(tmp)
             except BaseException as exc:
-                if not self._is_link_error(exc):
-                    quiet_remove(sftp, tmp)
-                    leftovers.remove(tmp)
+                self._abandon(sftp, tmp, leftovers, exc)
                 raise
             return Written(path, st.exists, backup if backup and st.exists else None)
 
@@ -108,10 +106,16 @@ class SshWrites(SshLink):
             pipe.check(pipe.send(CMD_EXTENDED, "posix-rename@openssh.com", tmp, path))
             leftovers.remove(tmp)
         except BaseException as exc:
-            if not self._is_link_error(exc):
-                quiet_remove(sftp, tmp)
-                leftovers.remove(tmp)
+            self._abandon(sftp, tmp, leftovers, exc)
             raise
+
+    def _abandon(
+        self, sftp: paramiko.SFTPClient, tmp: str, leftovers: list[str], exc: BaseException
+    ) -> None:
+        """A failed write's temp file goes (after a link error it stays for the retry)."""
+        if not self._is_link_error(exc):
+            quiet_remove(sftp, tmp)
+            leftovers.remove(tmp)
 
     def _fill(
         self,

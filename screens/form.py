@@ -132,8 +132,9 @@ class FormScreen(Screen[str]):
         if self._focus in wids:  # the field to go to (a node added or removed)
             widget = self.query_one(f"#{self._focus}")
             self._focus = None
-            widget.focus()
-            form.scroll_to_widget(widget, animate=False)
+            widget.focus(scroll_visible=False)  # the screen's own scroll is animated:
+            form.scroll_to_widget(widget, animate=False)  # stopped midway by ours, it left
+            # a fractional offset (the scrollbar drawn a cell apart; a snapshot flaked)
             self._reveal = widget  # and again once every field is laid out
         self.call_after_refresh(self._mount_more, start + CHUNK, gen)
 

@@ -419,6 +419,28 @@ def test_boot_delay_sources(tmp_path):
     assert fakecarbon.boot_delay(tmp_path, {"CARBON_FAKE_BOOT_DELAY": "1.5"}) == 1.5
 
 
+
+def test_the_boot_checks_count_in_the_boot_delay(tmp_path, monkeypatch):
+    """boot_delay is how long the boot takes up to the transports: checks that took 0.4 s
+    of a 0.5 s boot leave at most 0.1 s to wait; checks longer than it leave none."""
+    import time
+
+    (tmp_path / "repository" / "logs").mkdir(parents=True)
+    waits: list[float | None] = []
+
+    def run(check_seconds: float, delay: str) -> float | None:
+        server = fakecarbon.Server(tmp_path, fc.Options(), {"CARBON_FAKE_BOOT_DELAY": delay})
+        monkeypatch.setattr(server, "boot", lambda: time.sleep(check_seconds) or True)
+        monkeypatch.setattr(server, "complete", lambda: False)
+        monkeypatch.setattr(server, "wait_for_signal", lambda t: waits.append(t) or False)
+        server.run()
+        return waits[-2]  # the boot's wait (the last one: completeInitialization threw)
+
+    assert 0.0 < run(0.4, "0.5") <= 0.1
+    assert run(0.3, "0.2") == 0.0
+    assert run(0.0, "5") > 4.5
+
+
 # ------------------------------------------------------------------ the real stock files
 
 

@@ -28,8 +28,9 @@ each behaviour):
 Environment: ``JAVA_HOME`` (keytool), ``CARBON_HOME``, ``CARBON_BIND_ADDRESS``
 (default 127.0.0.1), ``CARBON_NODE_NAME`` (default: host name), ``CARBON_HOSTS_FILE``
 (the host's hosts file, default /etc/hosts); lab timings, each also a key of
-``bin/fakecarbon.conf``: ``CARBON_FAKE_BOOT_DELAY`` (``boot_delay``, default 3 s),
-``CARBON_FAKE_JOIN_SECONDS`` (``join_seconds``: how long a joining member looks for the
+``bin/fakecarbon.conf``: ``CARBON_FAKE_BOOT_DELAY`` (``boot_delay``: how long the boot
+up to the transports takes, default 3 s; the checks above count in it, as a real node's
+start-up time holds its key store and datasource work), ``CARBON_FAKE_JOIN_SECONDS`` (``join_seconds``: how long a joining member looks for the
 others, default 3 s), ``CARBON_FAKE_OSGI_WAIT`` (``osgi_wait``: the period of the
 ``Waiting for required OSGi services`` line, default 60 s).
 """
@@ -330,7 +331,9 @@ class Server:
         try:
             if not self.boot():
                 self.wait_for_services()
-            elif self.wait_for_signal(boot_delay(self.home, self.env)):
+            elif self.wait_for_signal(  # the boot takes boot_delay, its checks included
+                max(0.0, boot_delay(self.home, self.env) - (time.monotonic() - started))
+            ):
                 pass  # stopped while booting
             elif not self.complete():
                 self.wait_for_signal(None)  # completeInitialization threw: no started, ever

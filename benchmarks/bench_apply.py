@@ -47,6 +47,9 @@ from wizard.lab.answers import answers_dict
 from wizard.planning.build import plan as make_plan
 from wizard.wait import poll
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.measure import INSTALLED, warm_bytecode  # noqa: E402
+
 TARGET = 0.15
 
 
@@ -144,7 +147,13 @@ def run(answers: Path, sessions: Path, parallelism: int) -> dict[str, Any]:
     cmd += ["--answers", str(answers), "--yes", "--json", "--start-timeout", "120"]
     cmd += ["--parallelism", str(parallelism)]
     t0 = time.time()
-    res = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **INSTALLED},
+    )
     wall = time.time() - t0
     stop_nodes(answers)
     if res.returncode != 0:
@@ -156,6 +165,7 @@ def run(answers: Path, sessions: Path, parallelism: int) -> dict[str, Any]:
     return {
         "wall": wall,
         "nodes": max(ready) - min(starts),
+        "pre": min(starts) - t0,
         "steps": len({e["step"] for e in steps}),
     }
 
@@ -209,12 +219,13 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the labs (to look at a failure)")
     args = ap.parse_args()
     rows = []
+    warm_bytecode()
     for delay in (float(x) for x in args.delays.split(",")):
         rows += bench(args.pattern, delay, args.hosts, args.keep)
     print(f"apply {args.pattern} on the lab (fresh homes and databases per run)")
     print(
         f"{'boot':>5} {'par':>3} {'steps':>5} {'delays':>7} {'wall':>7} {'over':>6} "
-        f"{'waits':>6} {'over':>6} {'fake boot':>9} {'nodes':>7} {'over':>6} {'rest':>6}"
+        f"{'waits':>6} {'over':>6} {'fake boot':>9} {'nodes':>7} {'over':>6} {'rest':>6} {'pre':>5}"
     )
     worst = 0.0
     for r in rows:
@@ -227,7 +238,7 @@ def main() -> int:
             f"{r['delay']:>4.0f}s {r['parallelism']:>3} {r['steps']:>5} {r['boot_path']:>6.1f}s "
             f"{r['wall']:>6.1f}s {over_wall:>6.0%} {r['wait_path']:>5.1f}s {over_waits:>6.0%} "
             f"{r['fake_path']:>8.1f}s {r['nodes']:>6.1f}s {over_nodes:>6.0%} "
-            f"{r['wall'] - r['nodes']:>5.1f}s"
+            f"{r['wall'] - r['nodes']:>5.1f}s {r['pre']:>4.1f}s"
         )
     verdict = "meets" if worst <= TARGET else "misses"
     print(
@@ -237,7 +248,7 @@ def main() -> int:
         "fake boot: the fake servers' own start-to-started time (their logs) on the critical\n"
         "path: boot delay, join and their checks (keytool, DB); nodes: first start to last\n"
         "ready; over: the wizard's share. rest: wall outside that (start-up, files, databases\n"
-        "and certificates before the first start, LB after).\n"
+        "and certificates before the first start, LB after); pre: of it, spawn to first start.\n"
         f"Worst (parallel): {worst:.0%}, {verdict} the {TARGET:.0%} target."
     )
     return 0

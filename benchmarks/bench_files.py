@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks import labhomes  # noqa: E402
-from benchmarks.measure import Row, Run, median, run_child  # noqa: E402
+from benchmarks.measure import INSTALLED, Row, Run, median, run_child  # noqa: E402
 from benchmarks.widen import widen  # noqa: E402
 from wizard.answers import parse_answers  # noqa: E402
 from wizard.lab.answers import answers_dict, lab_nodes  # noqa: E402
@@ -56,8 +56,6 @@ FILE_KINDS = ("file_edit", "hosts_entry")
 TARGET_FIRST, TARGET_RERUN, TARGET_MB = 3.0, 0.8, 150.0
 TARGET_RATIO = {16: 1.5, 64: 2.0}  # wizard first push / tar|ssh floor, by host count
 FLOOR_FROM = 16  # host counts from here on get the floor and the ratio
-# the children keep their bytecode here (an installed tool has its .pyc files)
-PYCACHE = Path(tempfile.gettempdir()) / "cw-bench-files-pycache"
 
 
 def lab_subset(lab: dict[str, Any], n: int) -> dict[str, Any]:
@@ -106,7 +104,7 @@ def apply_files(n: int, answers: Path, sessions: Path, parallelism: int) -> Run:
             "--parallelism",
             str(parallelism),
         ],
-        env={"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(PYCACHE)},
+        env=INSTALLED,
     )
 
 

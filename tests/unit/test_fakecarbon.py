@@ -419,7 +419,6 @@ def test_boot_delay_sources(tmp_path):
     assert fakecarbon.boot_delay(tmp_path, {"CARBON_FAKE_BOOT_DELAY": "1.5"}) == 1.5
 
 
-
 def test_the_boot_checks_count_in_the_boot_delay(tmp_path, monkeypatch):
     """boot_delay is how long the boot takes up to the transports: checks that took 0.4 s
     of a 0.5 s boot leave at most 0.1 s to wait; checks longer than it leave none."""

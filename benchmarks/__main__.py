@@ -36,7 +36,7 @@ STEPS = {
     "planner": "bench_planner",
     "edits": "bench_edits",
     "dbscripts": "bench_dbscripts",
-    "apply": "bench_apply",
+    "apply": "apply",
     "ui": "ui",
     "ansible": "ansible",
     "ansible_export": "ansible_export",
@@ -234,7 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         step("planner", lambda: others("bench_planner.py", []))
         step("edits", lambda: others("bench_edits.py", []))
         step("dbscripts", lambda: others("bench_dbscripts.py", ["--lab-dir", str(lab_dir)]))
-        step("apply", lambda: others("bench_apply.py", []))  # its own labs, 4 hosts
+
+        def apply() -> list[Row]:  # labs of its own, 4 hosts
+            found, text = _rows_of("bench_apply.py", [])
+            extra.append(text)
+            return found
+
+        step("apply", apply)
 
         def ui() -> list[Row]:  # a lab of its own, 4 hosts
             found, text = _rows_of("bench_ui.py", ["--storm-rounds", str(args.rounds)])

@@ -196,3 +196,11 @@ class CmdlineScanner(threading.Thread):
 def cmdline_scanner() -> type[CmdlineScanner]:
     """The /proc command-line scanner class (a thread: start, then stop.set() and join)."""
     return CmdlineScanner
+
+
+@pytest.fixture
+def control_dir() -> Iterator[Path]:
+    """A short folder for ssh's ControlPath (ansible-playbook's connections), removed after."""
+    d = Path(tempfile.mkdtemp(prefix="cwcp", dir="/tmp"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)

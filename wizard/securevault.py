@@ -31,12 +31,13 @@ import hashlib
 import re
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
 from lxml import etree
+
+if TYPE_CHECKING:  # loaded where a key store is opened: the planner imports this module
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 SECURITY_DIR = "repository/conf/security"
 CIPHER_TEXT = f"{SECURITY_DIR}/cipher-text.properties"
@@ -283,6 +284,10 @@ def _recover_key(protected: bytes, password: str) -> bytes:
 
 
 def _jks(data: bytes, alias: str, store_password: str, key_password: str) -> KeyPair:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     body, digest = data[:-20], data[-20:]
     want = hashlib.sha1(_utf16(store_password) + b"Mighty Aphrodite" + body).digest()
     if want != digest:
@@ -320,6 +325,9 @@ def open_keystore(
     data: bytes, store_type: str, alias: str, store_password: str, key_password: str
 ) -> KeyPair:
     """The private key and certificate of ``alias`` (JKS or PKCS12)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     if data[:4] == struct.pack(">I", _JKS_MAGIC):
         return _jks(data, alias, store_password, key_password)
     if store_type.upper() == "JKS":
@@ -338,6 +346,8 @@ def open_keystore(
 
 def encrypt(pair: KeyPair, text: str) -> str:
     """What the cipher tool writes for ``text``: RSA/ECB/PKCS1Padding, base64."""
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
     public = pair.certificate.public_key()
     if not isinstance(public, rsa.RSAPublicKey):
         raise VaultError("the key store's certificate has no RSA key")
@@ -346,6 +356,8 @@ def encrypt(pair: KeyPair, text: str) -> str:
 
 def decrypt(pair: KeyPair, value: str) -> str | None:
     """What a node reads for ``value`` (None when it does not decrypt)."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     try:
         data = base64.b64decode(value.strip(), validate=True)
         return pair.private_key.decrypt(data, padding.PKCS1v15()).decode("utf-8")

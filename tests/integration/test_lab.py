@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import pwd
+import re
 import shlex
 import signal
 import ssl
@@ -21,6 +22,7 @@ import yaml
 from lxml import etree
 
 from wizard.lab import labctl, procs, users
+from wizard.lab.answers import lab_domain
 from wizard.wait import poll
 
 pytestmark = pytest.mark.lab
@@ -313,7 +315,10 @@ def test_answers_files_point_at_this_lab(lab) -> None:
         text = Path(path).read_text()
         assert lab["hosts"][0]["address"] in text and lab["db"]["password_file"] in text
         if "lb" in answers:  # names an admin would use, under the reserved .test TLD
-            name = Path(lab["dir"]).name.lower().replace("_", "-")
+            # the lab folder's name as a DNS label (tests/unit/test_lab_answers.py)
+            name = lab_domain(lab).removesuffix(".test")
+            assert re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", name), name
+            assert name.startswith("cw-lab-")
             assert answers["lb"]["hostname"] == f"apim.{name}.test"
             assert answers["lb"]["ip"] == lab["nginx"]["address"]
         for ref in {w[5:] for w in text.split() if w.startswith("file:")}:

@@ -70,6 +70,9 @@ class Wait:
         if ok:
             with self.n.lock:
                 self.n.down.discard(step.host)
+                first = not any(w == "ready" and n == step.host for w, n, _ in self.n.events)
+            if first:  # noted before the gate is given back: a later note could come after
+                self.n._note("ready", step.host)  # the next restart (a thread preempted)
             ctx.rolling.give_back(step.host, float(step.inputs.get("settle") or 0))
         return Outcome(ok, "")
 
@@ -80,7 +83,6 @@ class Wait:
                 ctx.rolling.broken(step.host)
                 raise WizardError(f"{step.host} is not ready", exit_code=3)
             time.sleep(0.01)
-        self.n._note("ready", step.host)
         return Outcome(True, "ready")
 
 
@@ -121,7 +123,7 @@ def test_running_nodes_restart_one_at_a_time_with_the_settle_between() -> None:
 
 def test_fresh_starts_are_not_held() -> None:
     names = ["gw1", "gw2", "gw3"]
-    nodes = Nodes(running=set(), boot=0.3)
+    nodes = Nodes(running=set(), boot=1.0)  # no start waits for another's ready
     summary, _ = _run(nodes, names, settle=5)
     assert summary.failed == 0
     starts = [t for what, _, t in nodes.events if what == "start"]

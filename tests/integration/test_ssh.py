@@ -206,6 +206,35 @@ def test_one_transport_serves_many_threads(fs):
     assert len(t.listdir(d)) == 12 and no_temps(t, d) == []
 
 
+def _sftp_sessions(user: str) -> list[int]:
+    """The pids of ``user``'s SFTP sessions (the lab's sshd: Subsystem internal-sftp, a
+    process of its own per session, the connection's process its parent)."""
+    out = subprocess.run(["ps", "-o", "pid=,args=", "-u", user], capture_output=True, text=True)
+    return [int(line.split()[0]) for line in out.stdout.splitlines() if "@internal-sftp" in line]
+
+
+@pytest.mark.lab
+def test_an_ended_sftp_session_is_opened_again_on_the_same_connection(lab, store):
+    """The host's SFTP session ends while the SSH connection stays up (its process killed):
+    the next file call opens a new session on the same connection and succeeds; a command
+    channel on it works throughout (no reconnect, nothing else of the link torn down)."""
+    h = lab["hosts"][0]
+    d = scratch_dir(h)
+    with SshTransport(target_from(h), store) as t:
+        t.mkdir_p(d)
+        t.write_atomic(f"{d}/f", b"before\n")
+        sessions = _sftp_sessions(h["user"])
+        assert sessions
+        for pid in sessions:
+            os.kill(pid, signal.SIGKILL)
+        poll(lambda: not set(sessions) & set(_sftp_sessions(h["user"])), deadline=10)
+        assert t.read(f"{d}/f") == b"before\n"
+        t.write_atomic(f"{d}/f", b"after\n")
+        assert t.read(f"{d}/f") == b"after\n"
+        assert t.run(["echo", "up"]).out == "up\n"
+        assert t.reconnects == 0
+
+
 def test_missing_file_is_reported_with_path(fs):
     t, d = fs
     p = f"{d}/nope/carbon.xml"

@@ -91,13 +91,32 @@ class SshLink:
             return self._sftp
 
     def _sftp_call(self, what: str, fn: Callable[[paramiko.SFTPClient], T]) -> T:
-        """Run ``fn(sftp)`` alone on the SFTP session; retried once after a dropped link."""
+        """Run ``fn(sftp)`` alone on the SFTP session; retried once after a dropped link,
+        and once on a new SFTP session when the session alone ended (the host's
+        sftp-server gone, the connection up: other channels on it are left alone)."""
 
         def op() -> T:
             with self._sftp_lock:
+                sftp = self._sftp_client()
+                try:
+                    return fn(sftp)
+                except paramiko.SSHException as exc:
+                    if not _session_ended(exc) or not self._alive():
+                        raise
+                    self._end_sftp(sftp)
                 return fn(self._sftp_client())
 
         return self._idempotent(what, op)
+
+    def _end_sftp(self, sftp: paramiko.SFTPClient) -> None:
+        """Close an SFTP session that ended; the next call opens a new one."""
+        with self._lock:
+            if self._sftp is sftp:
+                self._sftp = None
+        try:
+            sftp.close()
+        except Exception:  # noqa: BLE001 - it is gone already
+            pass
 
     def _drop(self) -> None:
         with self._lock:
@@ -220,3 +239,8 @@ class SshLink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _session_ended(exc: paramiko.SSHException) -> bool:
+    """paramiko's words for an SFTP channel that reached its end (EOF) mid-request."""
+    return str(exc).startswith("Server connection dropped")

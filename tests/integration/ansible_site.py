@@ -23,7 +23,7 @@ BACKUP = re.compile(r"\.carbon-wizard-[^/]+\.bak$")
 RUNTIME = re.compile(r"(^|/)(repository/logs/|wso2carbon\.pid$|tmp/|\.cw-|__pycache__/)")
 
 
-def _playbook() -> str:
+def need_playbook() -> str:
     try:
         import ansible  # noqa: F401
     except ImportError:
@@ -33,7 +33,7 @@ def _playbook() -> str:
     return str(Path(sys.executable).parent / "ansible-playbook")
 
 
-def _wizard(*args: str) -> subprocess.CompletedProcess[str]:
+def run_wizard(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "wizard", *args],
         capture_output=True,
@@ -43,7 +43,7 @@ def _wizard(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _ansible(project: Path, cp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_ansible(project: Path, cp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(cp),
@@ -53,7 +53,7 @@ def _ansible(project: Path, cp: Path, *args: str) -> subprocess.CompletedProcess
         "CW_START_TIMEOUT": "120",
     }
     return subprocess.run(
-        [_playbook(), "site.yml", *args],
+        [need_playbook(), "site.yml", *args],
         cwd=project,
         capture_output=True,
         text=True,
@@ -63,7 +63,7 @@ def _ansible(project: Path, cp: Path, *args: str) -> subprocess.CompletedProcess
     )
 
 
-def _recap(out: str) -> dict[str, dict[str, int]]:
+def recap(out: str) -> dict[str, dict[str, int]]:
     rows = {}
     for line in out.splitlines():
         m = re.match(r"^(\S+)\s+: (ok=.*)$", line)
@@ -114,7 +114,7 @@ class Site:
                 cur.execute("SHOW DATABASES LIKE %s", (self.prefix + "%",))
                 for (name,) in cur.fetchall():
                     cur.execute(f"DROP DATABASE `{name}`")
-                cur.execute("SHOW DATABASES LIKE 'carbon\\_wizard'")
+                cur.execute("SHOW DATABASES LIKE 'carbon\\run_wizard'")
                 if cur.fetchall():
                     for table in ("created_dbs", "script_runs"):
                         cur.execute(
@@ -206,14 +206,14 @@ def playbook_does_what_apply_does(
     """The exported project, run by ansible-playbook on stock homes, leaves every file as
     `carbon-wizard apply` does; --check --diff changes nothing; a second run changes
     nothing; the nodes come up ready; no secret in the export or the output."""
-    _playbook()
+    need_playbook()
     tag = "aio" if pattern == "apim-all-in-one" else "ap"
     site = Site(lab, pattern, f"ans{tag}_", tmp_path)
     outputs: list[str] = []
     try:
         # the reference: carbon-wizard apply from stock homes
         site.fresh()
-        applied = _wizard(
+        applied = run_wizard(
             "--session-dir", str(tmp_path / "s"), "apply", "--answers", str(site.answers), "--yes"
         )
         assert applied.returncode == 0, applied.stdout + applied.stderr
@@ -224,21 +224,23 @@ def playbook_does_what_apply_does(
         # the same stock homes again, and the project exported against them
         site.fresh()
         project = tmp_path / "project"
-        exported = _wizard("export", "ansible", "--answers", str(site.answers), "-o", str(project))
+        exported = run_wizard(
+            "export", "ansible", "--answers", str(site.answers), "-o", str(project)
+        )
         assert exported.returncode == 0, exported.stdout + exported.stderr
         outputs.append(exported.stdout + exported.stderr)
         stock = site.files()
 
         # --check --diff: the diffs, and nothing changed
-        check = _ansible(project, control_dir, "--check", "--diff")
+        check = run_ansible(project, control_dir, "--check", "--diff")
         outputs.append(check.stdout + check.stderr)
         assert check.returncode == 0, check.stdout[-4000:] + check.stderr
         assert "+++ " in check.stdout and "--- " in check.stdout
-        assert all(r["changed"] > 0 for r in _recap(check.stdout).values())
+        assert all(r["changed"] > 0 for r in recap(check.stdout).values())
         assert site.files() == stock
 
         # the run: the same bytes as apply's, the nodes ready
-        run = _ansible(project, control_dir)
+        run = run_ansible(project, control_dir)
         outputs.append(run.stdout + run.stderr)
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr
         assert site.ready()
@@ -246,11 +248,11 @@ def playbook_does_what_apply_does(
         assert differences == [], "\n".join(differences)
 
         # a second run changes nothing
-        again = _ansible(project, control_dir)
+        again = run_ansible(project, control_dir)
         outputs.append(again.stdout + again.stderr)
         assert again.returncode == 0, again.stdout[-4000:] + again.stderr
-        recap = _recap(again.stdout)
-        assert recap and all(r["changed"] == 0 and r["failed"] == 0 for r in recap.values())
+        summary = recap(again.stdout)
+        assert summary and all(r["changed"] == 0 and r["failed"] == 0 for r in summary.values())
 
         # no secret in the export directory nor in what Ansible printed
         secrets = site.secrets()

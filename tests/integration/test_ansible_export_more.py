@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from .ansible_site import Site, _ansible, _playbook, _recap, _wizard, playbook_does_what_apply_does
+from .ansible_site import (
+    Site,
+    need_playbook,
+    playbook_does_what_apply_does,
+    recap,
+    run_ansible,
+    run_wizard,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -29,24 +36,24 @@ def test_limit_and_tags_run_a_subset(
     own_lab: dict[str, Any], tmp_path: Path, control_dir: Path
 ) -> None:
     """`--limit passive --tags files` edits only the passive node's files."""
-    _playbook()
+    need_playbook()
     pattern = "apim-active-passive"
     site = Site(own_lab, pattern, "anslim_", tmp_path)
     try:
         site.fresh()
         project = tmp_path / "project"
-        exported = _wizard(
+        exported = run_wizard(
             "export", "ansible", "--answers", str(site.answers), "-o", str(project), "--json"
         )
         assert exported.returncode == 0, exported.stderr
         assert json.loads(exported.stdout)["pattern"] == pattern
         stock = site.files()
-        run = _ansible(project, control_dir, "--limit", "passive", "--tags", "files")
+        run = run_ansible(project, control_dir, "--limit", "passive", "--tags", "files")
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr
         after = site.files()
         changed = {k.split(":", 1)[0] for k in after if after[k] != stock.get(k)}
         assert changed == {"passive"}, changed
-        assert set(_recap(run.stdout)) == {"passive"}
+        assert set(recap(run.stdout)) == {"passive"}
     finally:
         site.stop_nodes()
         site.drop_databases()
@@ -78,24 +85,24 @@ def _move_am_datasource(home: Path) -> Path:
 def test_a_home_changed_since_the_export_stops_the_run_before_any_change(
     own_lab: dict[str, Any], tmp_path: Path, control_dir: Path
 ) -> None:
-    _playbook()
+    need_playbook()
     site = Site(own_lab, "apim-all-in-one", "ansver_", tmp_path)
     try:
         site.fresh()
         project = tmp_path / "project"
         args = ["export", "ansible", "--answers", str(site.answers), "-o", str(project)]
-        exported = _wizard(*args)
+        exported = run_wizard(*args)
         assert exported.returncode == 0, exported.stderr
         moved = _move_am_datasource(Path(site.nodes[0]["home"]))
         before = site.files()
-        run = _ansible(project, control_dir, "--tags", "files")
+        run = run_ansible(project, control_dir, "--tags", "files")
         assert run.returncode != 0
         assert "Export again" in run.stdout and "am-datasources.xml" in run.stdout, run.stdout
         assert site.files() == before  # stopped in the first play
         # exported again against the home as it is now: the datasource is edited where it is
-        again = _wizard(*args, "--force")
+        again = run_wizard(*args, "--force")
         assert again.returncode == 0, again.stderr
-        run = _ansible(project, control_dir, "--tags", "files")
+        run = run_ansible(project, control_dir, "--tags", "files")
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr
         assert b"ansver_apimgtdb" in moved.read_bytes()
     finally:

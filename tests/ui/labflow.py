@@ -23,11 +23,11 @@ def _https_ok(address: str, port: int) -> bool:
     return http_status(f"https://{address}:{port}/carbon/admin/login.jsp") == 200
 
 
-def _text(app: WizardApp, selector: str) -> str:
+def text_of(app: WizardApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
-def _on_page(app: WizardApp, page: str) -> bool:
+def on_page(app: WizardApp, page: str) -> bool:
     return isinstance(app.screen, FormScreen) and app.screen.page.id == page
 
 
@@ -45,7 +45,7 @@ async def _type_into(app: WizardApp, pilot: Any, key: str, text: str) -> None:
     assert field.value == text
 
 
-async def _to_pattern(app: WizardApp, pilot: Any, pattern: str, settle: Any) -> None:
+async def to_pattern(app: WizardApp, pilot: Any, pattern: str, settle: Any) -> None:
     await settle(app, pilot)
     await pilot.press("enter")  # New setup
     await settle(app, pilot)
@@ -63,29 +63,29 @@ async def runs_to_running_nodes(
     running nodes, done."""
     app = WizardApp(lab_dir=Path(lab["dir"]), session_dir=str(tmp_path / "s"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _to_pattern(app, pilot, pattern, settle)
+        await to_pattern(app, pilot, pattern, settle)
         home = str(lab_nodes(lab, pattern)[0]["home"])
         assert app.draft is not None and app.draft.data["product"]["home"] == home  # from the lab
         await pilot.press("ctrl+n")
-        await until(pilot, lambda: _on_page(app, "database"), 30, "the database page")
+        await until(pilot, lambda: on_page(app, "database"), 30, "the database page")
         await _type_into(app, pilot, "db.user", "cwui")  # an edit that the run must honour
         await pilot.press("ctrl+t")
         await settle(app, pilot)
-        assert "privileges OK" in _text(app, "#form-status")
+        assert "privileges OK" in text_of(app, "#form-status")
 
         await pilot.press("ctrl+n")
-        await until(pilot, lambda: _on_page(app, "hosts"), 30, "the hosts page")
+        await until(pilot, lambda: on_page(app, "hosts"), 30, "the hosts page")
         await pilot.press("ctrl+t")
         await settle(app, pilot)
-        status = _text(app, "#form-status")
+        status = text_of(app, "#form-status")
         assert status.count(": OK") == len(app.draft.data["nodes"]) + (
             1 if "lb" in app.draft.data else 0
         ), status
 
         await pilot.press("ctrl+n")
-        await until(pilot, lambda: _on_page(app, "certs"), 30, "the certs page")
+        await until(pilot, lambda: on_page(app, "certs"), 30, "the certs page")
         await pilot.press("ctrl+n")
-        await until(pilot, lambda: _on_page(app, "advanced"), 30, "the advanced page")
+        await until(pilot, lambda: on_page(app, "advanced"), 30, "the advanced page")
         await pilot.press("ctrl+n")
         await until(
             pilot,
@@ -93,8 +93,8 @@ async def runs_to_running_nodes(
             120,
             "the review",
         )
-        assert app.screen.ready, _text(app, "#review-status")
-        assert "would change" in _text(app, "#review-status")
+        assert app.screen.ready, text_of(app, "#review-status")
+        assert "would change" in text_of(app, "#review-status")
         assert f"Plan for pattern {pattern}" in _log(app)
         await pilot.press("d")
         await until(pilot, lambda: "+++ " in _log(app), 30, "the diffs")
@@ -109,7 +109,7 @@ async def runs_to_running_nodes(
         run = app.screen
         assert isinstance(run, RunScreen)
         await until(pilot, lambda: run.finished is not None, 240, "the run to finish")
-        assert run.finished, _text(app, "#run-status")
+        assert run.finished, text_of(app, "#run-status")
         assert set(run.model.nodes.values()) == {"running"}
         topology = run.query_one("#run-topology", Panel).text
         assert topology.count("running") == len(run.model.nodes)
@@ -119,7 +119,7 @@ async def runs_to_running_nodes(
         await pilot.press("ctrl+n")
         await until(pilot, lambda: isinstance(app.screen, DoneScreen), 30, "the done screen")
         await settle(app, pilot)
-        done = _text(app, "#done-text")
+        done = text_of(app, "#done-text")
         assert "https://" in done and str(app.session.path) in done
         assert f"carbon-wizard resume {app.session.meta.id}" in done
         await pilot.press("q")

@@ -13,7 +13,7 @@ from screens.app import WizardApp
 from screens.hostkeys import HostKeysScreen
 from wizard.catalog import pattern_ids
 
-from .labflow import _on_page, _text, _to_pattern, runs_to_running_nodes
+from .labflow import on_page, runs_to_running_nodes, text_of, to_pattern
 
 pytestmark = pytest.mark.lab
 
@@ -35,26 +35,26 @@ async def test_new_host_keys_are_confirmed_in_one_batch(
     pattern = "apim-active-passive"
     app = WizardApp(lab_dir=Path(lab["dir"]), session_dir=str(tmp_path / "s"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _to_pattern(app, pilot, pattern, settle)
+        await to_pattern(app, pilot, pattern, settle)
         assert app.draft is not None
         for node in app.draft.data["nodes"]:  # answers without pinned keys
             node["ssh"].pop("host_key", None)
         app.draft.data["lb"]["ssh"].pop("host_key", None)
         await pilot.press("ctrl+n", "ctrl+n")
-        await until(pilot, lambda: _on_page(app, "hosts"), 30, "the hosts page")
+        await until(pilot, lambda: on_page(app, "hosts"), 30, "the hosts page")
         await pilot.press("ctrl+t")
         await until(pilot, lambda: isinstance(app.screen, HostKeysScreen), 30, "the dialog")
-        shown = _text(app, "#keys")
+        shown = text_of(app, "#keys")
         addresses = {n["address"] for n in app.draft.data["nodes"]}
         assert all(a in shown for a in addresses)  # every new key in one dialog
         assert "SHA256:" in shown
         await pilot.press("y")
         await settle(app, pilot)
-        assert "Pinned" in _text(app, "#form-status")
+        assert "Pinned" in text_of(app, "#form-status")
         pinned = app.session.known_hosts.read_text()
         assert all(h["host_key"].split()[1] in pinned for h in lab["hosts"][:2])
         await pilot.press("ctrl+t")  # pinned now: no dialog the second time
         await settle(app, pilot)
         assert not isinstance(app.screen, HostKeysScreen)
-        assert "OK" in _text(app, "#form-status")
+        assert "OK" in text_of(app, "#form-status")
         await pilot.press("ctrl+q")

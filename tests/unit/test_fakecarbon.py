@@ -421,15 +421,23 @@ def test_boot_delay_sources(tmp_path):
 
 def test_the_boot_checks_count_in_the_boot_delay(tmp_path, monkeypatch):
     """boot_delay is how long the boot takes up to the transports: checks that took 0.4 s
-    of a 0.5 s boot leave at most 0.1 s to wait; checks longer than it leave none."""
-    import time
+    of a 0.5 s boot leave at most 0.1 s to wait; checks longer than it leave none.
+    The server's clock is a fake one that the checks move on."""
+    from types import SimpleNamespace
 
     (tmp_path / "repository" / "logs").mkdir(parents=True)
     waits: list[float | None] = []
+    clock = [0.0]
+    monkeypatch.setattr(fakecarbon, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+
+    def checks(seconds: float) -> bool:
+        clock[0] += seconds
+        return True
 
     def run(check_seconds: float, delay: str) -> float | None:
+        clock[0] = 0.0
         server = fakecarbon.Server(tmp_path, fc.Options(), {"CARBON_FAKE_BOOT_DELAY": delay})
-        monkeypatch.setattr(server, "boot", lambda: time.sleep(check_seconds) or True)
+        monkeypatch.setattr(server, "boot", lambda: checks(check_seconds))
         monkeypatch.setattr(server, "complete", lambda: False)
         monkeypatch.setattr(server, "wait_for_signal", lambda t: waits.append(t) or False)
         server.run()

@@ -30,9 +30,10 @@ Environment: ``JAVA_HOME`` (keytool), ``CARBON_HOME``, ``CARBON_BIND_ADDRESS``
 (the host's hosts file, default /etc/hosts); lab timings, each also a key of
 ``bin/fakecarbon.conf``: ``CARBON_FAKE_BOOT_DELAY`` (``boot_delay``: how long the boot
 up to the transports takes, default 3 s; the checks above count in it, as a real node's
-start-up time holds its key store and datasource work), ``CARBON_FAKE_JOIN_SECONDS`` (``join_seconds``: how long a joining member looks for the
-others, default 3 s), ``CARBON_FAKE_OSGI_WAIT`` (``osgi_wait``: the period of the
-``Waiting for required OSGi services`` line, default 60 s).
+start-up time holds its key store and datasource work), ``CARBON_FAKE_JOIN_SECONDS``
+(``join_seconds``: how long a joining member looks for the others, default 3 s),
+``CARBON_FAKE_OSGI_WAIT`` (``osgi_wait``: the period of the ``Waiting for required OSGi
+services`` line, default 60 s).
 """
 
 from __future__ import annotations

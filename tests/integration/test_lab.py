@@ -119,6 +119,10 @@ def test_db_admin_can_create_databases(lab, lab_db_password) -> None:
             cur.execute("SHOW GRANTS")
             assert any("WITH GRANT OPTION" in row[0] for row in cur.fetchall())
             cur.execute("DROP DATABASE lab_t_admin")
+            # temporary tables live in the lab's own folder: a server starting deletes
+            # every #sql* file of its tmpdir, so a shared /tmp loses another lab's tables
+            cur.execute("SELECT @@tmpdir")
+            assert cur.fetchone()[0] == str(Path(lab["dir"]) / "db" / "tmp")
     finally:
         conn.close()
     with pytest.raises(pymysql.err.OperationalError, match="Access denied"):

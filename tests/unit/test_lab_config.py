@@ -136,6 +136,9 @@ def test_db_server_args_hold_no_password_and_user_root_only_as_root() -> None:
     user = mariadb.server_args(kind, paths, 33306, as_root=False)
     assert not any(a.startswith("--user") for a in user)
     assert not any("password" in a for a in as_root + user)
+    # its own tmpdir: a server starting deletes every #sql* file in its tmpdir (another
+    # lab's live temporary tables, when they shared /tmp)
+    assert "--tmpdir=/lab/db/tmp" in user
 
 
 def test_db_version_is_parsed_from_server_banner() -> None:

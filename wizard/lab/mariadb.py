@@ -91,6 +91,13 @@ class DbPaths:
     def error_log(self) -> Path:
         return self.root / "error.log"
 
+    @property
+    def tmpdir(self) -> Path:
+        """The server's own temporary folder: a server starting up deletes every ``#sql*``
+        file in its tmpdir (MariaDB's ``mysql_rm_tmp_tables``), so two servers sharing /tmp
+        delete each other's live temporary tables."""
+        return self.root / "tmp"
+
 
 def server_args(kind: ServerKind, paths: DbPaths, port: int, *, as_root: bool) -> list[str]:
     """The server's command line (no secrets in it)."""
@@ -103,6 +110,7 @@ def server_args(kind: ServerKind, paths: DbPaths, port: int, *, as_root: bool) -
         "--bind-address=127.0.0.1",
         f"--pid-file={paths.pid_file}",
         f"--log-error={paths.error_log}",
+        f"--tmpdir={paths.tmpdir}",
         "--skip-name-resolve",
         "--skip-log-bin",
         "--innodb-buffer-pool-size=64M",
@@ -152,6 +160,7 @@ def init_datadir(kind: ServerKind, paths: DbPaths) -> None:
 
 def start(kind: ServerKind, paths: DbPaths, port: int) -> int:
     """Start the server in the background; return its pid once it accepts connections."""
+    paths.tmpdir.mkdir(mode=0o700, exist_ok=True)
     with paths.error_log.open("ab") as out:
         proc = subprocess.Popen(
             server_args(kind, paths, port, as_root=os.geteuid() == 0),

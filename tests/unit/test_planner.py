@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -35,8 +36,11 @@ def example_with(pattern_id: str, **top: object) -> str:
 
 @pytest.mark.parametrize("pattern_id", pattern_ids())
 def test_plan_snapshot(pattern_id):
-    """The plan of the pattern's example answers; UPDATE_SNAPSHOTS=1 rewrites it."""
-    text = plan_for(example_yaml(pattern_id)).to_json()
+    """The plan of the pattern's example answers, indented for review (the session's
+    plan.json has a step per line); UPDATE_SNAPSHOTS=1 rewrites it."""
+    plan = plan_for(example_yaml(pattern_id))
+    assert json.loads(plan.to_json()) == plan.to_dict()
+    text = json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
     snap = SNAPSHOTS / f"plan-{pattern_id}.json"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not snap.exists():
         if os.environ.get("UPDATE_SNAPSHOTS") != "1" and os.environ.get("CI"):

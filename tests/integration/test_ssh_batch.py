@@ -5,6 +5,7 @@ connection reused for the login. Both transports where they share the behaviour.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,8 @@ def test_the_scan_connection_is_the_login_connection(lab, store: HostKeyStore) -
     statuses = scan_host_keys([target], store)
     require_trusted(statuses, store, accept_new=True)
     parked = ssh_handshake._parked[(h["address"], h["ssh_port"])][0][0]
+    # no Nagle from the first packet: each login message would wait for a delayed ACK
+    assert parked.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     t = open_transport(target, store)
     try:
         assert isinstance(t, SshTransport)
@@ -126,5 +129,8 @@ def test_a_dead_parked_connection_gives_way_to_a_new_one(lab, store: HostKeyStor
     t = open_transport(target_from(h), store)
     try:
         assert t.run(["true"]).ok
+        fresh = t._transport()
+        assert fresh is not parked
+        assert fresh.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         t.close()

@@ -29,7 +29,7 @@ import paramiko
 
 from wizard.connectors.base import HostTarget
 from wizard.connectors.parallel import run_per_host
-from wizard.connectors.ssh_handshake import Handshake, park
+from wizard.connectors.ssh_handshake import Handshake, no_delay, park
 from wizard.connectors.ssh_known_hosts import (
     KnownHostsEntry,
     KnownKey,
@@ -278,6 +278,7 @@ def fetch_server_key(
     """Connect, run the key exchange and return the server's host key; no authentication.
     ``keep``: the connection is parked for the login that follows (ssh_handshake)."""
     sock = socket.create_connection((address, port), timeout=timeout)
+    no_delay(sock)
     t = Handshake(sock)
     kept = False
     try:

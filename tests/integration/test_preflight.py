@@ -60,7 +60,12 @@ def test_every_problem_at_once_and_nothing_changed(plab: dict[str, Any], tmp_pat
     data["product"]["java_home"] = str(Path(plab["java_home"]).parent / "jdk-too-new")
     new_jdk = Path(data["product"]["java_home"], "bin")
     new_jdk.mkdir(parents=True)
-    (new_jdk / "java").write_text("#!/bin/sh\necho 'openjdk version \"17.0.15\" 2025-04-15' >&2\n")
+    marks = Path(data["product"]["java_home"], "marks")  # the host user's java writes here
+    marks.mkdir()
+    marks.chmod(0o1777)
+    ran = marks / "ran"
+    (new_jdk / "java").write_text(f"#!/bin/sh\ntouch {ran}\n"
+                                  "echo 'openjdk version \"17.0.15\" 2025-04-15' >&2\n")  # fmt: skip
     (new_jdk / "java").chmod(0o755)
     answers = tmp_path / "answers.yaml"
     answers.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -88,6 +93,11 @@ def test_every_problem_at_once_and_nothing_changed(plab: dict[str, Any], tmp_pat
         admin = Path(db["password_file"]).read_text().strip()
         with MySQL(db["host"], db["port"], db["admin_user"], Secret(admin), tls="off") as conn:
             assert conn.database_info("pf_apimgtdb") is None  # no database either
+        assert ran.exists()
+        ran.unlink()
+        res = apply("--only", "files", "--check")  # no step runs Java: no JVM started
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+        assert not ran.exists()
 
         data["db"]["admin_password"] = good_admin
         data["product"]["java_home"] = plab["java_home"]

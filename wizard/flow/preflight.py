@@ -64,13 +64,13 @@ def _q(text: str) -> str:
 
 
 def _node_script(home: str, java: str | None, ports: list[int], start: bool, db: str) -> str:
-    """One shell command a node runs for its checks: ``key=value`` lines back."""
+    """One shell command a node runs for its checks: ``key=value`` lines back. ``java``:
+    the answers' java_home ('' for the PATH's java), None for no Java check."""
     parts = [f"d={_q(home)}; while [ ! -d \"$d\" ]; do d=$(dirname \"$d\"); done",
              "echo free=$(df -Pk \"$d\" | awk 'NR==2 {print $4}')"]  # fmt: skip
-    if java:
-        parts.append(f"echo java=$({_q(java)}/bin/java -version 2>&1 | head -1)")
-    else:
-        parts.append("echo java=$(java -version 2>&1 | head -1)")
+    if java is not None:  # None: no selected step runs Java, no JVM started for its version
+        cmd = f"{_q(java)}/bin/java" if java else "java"
+        parts.append(f"echo java=$({cmd} -version 2>&1 | head -1)")
     if start and ports:
         pid = _q(f"{home.rstrip('/')}/wso2carbon.pid")
         parts.append(
@@ -114,7 +114,8 @@ def _node_checks(
         out.append(Problem("version", name, wrong.what, wrong.fix or ""))
     start = "start" in kinds
     ports = _ports(plan, name) if start else []
-    java = str(prepared.answers.product.java_home) if prepared.answers.product.java_home else None
+    java_home = prepared.answers.product.java_home
+    java = (str(java_home) if java_home else "") if kinds & _JAVA else None
     db = next((s.inputs["tcp"][0] for s in plan.steps
                if s.kind == "preflight" and s.host == name and s.inputs.get("tcp")), "")  # fmt: skip
     script = _node_script(home, java, ports, start, db)

@@ -172,7 +172,7 @@ class Executor:
     def __init__(
         self,
         plan: Plan,
-        handlers: dict[str, Handler],
+        handlers: Mapping[str, Handler],
         *,
         journal: Journal | None = None,
         context: RunContext | None = None,

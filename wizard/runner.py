@@ -4,7 +4,7 @@ batch, one connection per host, and drift checks on resume."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -325,7 +325,7 @@ class Runner:
         )
 
     # running -----------------------------------------------------------------
-    def drifted(self, handlers: dict[str, Any]) -> list[tuple[Step, str]]:
+    def drifted(self, handlers: Mapping[str, Any]) -> list[tuple[Step, str]]:
         """Finished file steps (same fingerprint) whose file changed since we wrote it."""
         finished = self.session.journal.finished()
         ctx = self.context(check_mode=True)
@@ -343,7 +343,7 @@ class Runner:
 
     def execute(
         self,
-        handlers: dict[str, Any],
+        handlers: Mapping[str, Any],
         *,
         selected: set[str] | None = None,
         check_mode: bool = False,

@@ -66,7 +66,7 @@ def rollback(flow: Flow, prepared: Prepared, *, drop_databases: bool = False) ->
             flow.hooks.on_note("nothing to roll back: the session changed nothing (since its "
                                "last rollback)")  # fmt: skip
         return RunResult(Summary(), "done", undo.plan)
-    handlers = flow._load_handlers()
+    handlers = flow._load_handlers(s.kind for s in undo.plan.steps)
     with flow._runner(Prepared(prepared.answers, prepared.pattern, undo.plan)) as runner:
         runner.secrets.resolve_all(undo.plan)
         runner.verify_host_keys(accept_new=flow.accept_new_keys, confirm=flow.hooks.confirm_keys)

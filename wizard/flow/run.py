@@ -12,7 +12,7 @@ state) happens here, once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -41,10 +41,10 @@ from wizard.secrets import redact
 from wizard.session import Session
 
 
-def _handlers() -> dict[str, Any]:
+def _handlers(kinds: Iterable[str]) -> Mapping[str, Any]:
     from wizard.steps import handlers
 
-    return handlers()
+    return handlers().load(kinds)
 
 
 class Flow:
@@ -114,7 +114,7 @@ class Flow:
             where = e.step.inputs.get("file", "")
             notes.extend(f"{e.step.host} {where}: {n}" for n in e.notes)
 
-        handlers = self._load_handlers()
+        handlers = self._load_handlers(kinds)
         with self._runner(prepared) as runner:
             plan = self._open(runner, prepared.pattern)
             problems = [
@@ -150,7 +150,8 @@ class Flow:
         wrote before (a resumed session) that changed on the hosts since are shown to
         ``hooks.confirm_drift`` first; no (or nobody to ask) raises
         :class:`DriftDeclined` before any write. The session's state follows."""
-        handlers = self._load_handlers()
+        chosen = select_steps(prepared.plan, only=only, skip=skip)
+        handlers = self._load_handlers(s.kind for s in prepared.plan.steps if s.id in chosen)
         with self._runner(prepared) as runner:
             try:
                 plan = self._open(runner, prepared.pattern)
@@ -218,11 +219,11 @@ class Flow:
             if self._cancelled.is_set():
                 executor.cancel()
 
-    def _load_handlers(self) -> Future[dict[str, Any]]:
-        """The step modules (lxml, pymysql, cryptography...) load while the hosts are
-        scanned."""
+    def _load_handlers(self, kinds: Iterable[str]) -> Future[Mapping[str, Any]]:
+        """The step handlers; the modules of ``kinds`` (lxml, pymysql, cryptography...)
+        load while the hosts are scanned, any other when a step of its kind runs."""
         pool = ThreadPoolExecutor(1, thread_name_prefix="cw-import")
-        loading = pool.submit(_handlers)
+        loading = pool.submit(_handlers, set(kinds))
         pool.shutdown(wait=False)
         return loading
 
@@ -284,7 +285,7 @@ class Flow:
             self.session.save_plan(plan.to_json())
             self._saved = steps
 
-    def _check_drift(self, runner: Runner, handlers: dict[str, Any]) -> None:
+    def _check_drift(self, runner: Runner, handlers: Mapping[str, Any]) -> None:
         drift = [
             Drift(step.host, str(step.inputs.get("path") or step.id), redact(diff))
             for step, diff in runner.drifted(handlers)

@@ -13,7 +13,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from wizard.connectors.base import Written
+from wizard.connectors.base import FileStat, Written
 
 
 def backup_suffix(session_id: str) -> str:
@@ -76,9 +76,10 @@ class _Recording:
         *,
         mode: int | None = None,
         backup_suffix: str | None = None,
+        expect: FileStat | None = None,
     ) -> Written:
         written: Written = self._inner.write_atomic(
-            path, data, mode=mode, backup_suffix=backup_suffix
+            path, data, mode=mode, backup_suffix=backup_suffix, expect=expect
         )
         if isinstance(written, Written):
             self._recorder.note(self._host, written, data)

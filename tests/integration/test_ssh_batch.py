@@ -13,7 +13,7 @@ import paramiko
 import pytest
 
 from wizard.connectors import ssh_handshake
-from wizard.connectors.base import MISSING, read_files
+from wizard.connectors.base import MISSING, FileChanged, read_files
 from wizard.connectors.hostkeys import HostKeyStore, require_trusted, scan_host_keys
 from wizard.connectors.pool import open_transport
 from wizard.connectors.ssh import SshTransport
@@ -81,10 +81,30 @@ def test_atomic_write_and_backup_in_few_requests(fs) -> None:  # noqa: F811
     assert done.existed and done.backup == f"{path}.bak"
     assert t.read(path) == b"new\n" and t.read(f"{path}.bak") == b"old\n"
     assert t.stat(path).perm == 0o640
-    if isinstance(t, SshTransport):  # 2 lstat + open; link, mode, data, fsync, close; rename
-        assert (requests, writes) == (3 + 5 + 1, 3)
+    if isinstance(t, SshTransport):  # 2 lstat + open; link, mode, data, fsync, close;
+        assert (requests, writes) == (3 + 5 + 2, 3)  # rename and the new file's lstat
+    assert done.after == t.stat(path)  # what the check after the write compares with
     t.write_atomic(path, b"newer\n", backup_suffix=".bak")
     assert t.read(f"{path}.bak") == b"old\n"  # the first backup stays
+
+
+def test_a_write_expecting_a_stat_is_refused_when_the_file_changed(fs) -> None:  # noqa: F811
+    t, d = fs
+    path = f"{d}/conf.xml"
+    t.write_atomic(path, b"as read\n")
+    seen = t.stat(path)
+    t.write_atomic(path, b"someone else's edit, longer\n")  # between the read and the write
+    before = sorted(t.listdir(d))
+    with pytest.raises(FileChanged, match="changed on the host"):
+        t.write_atomic(path, b"ours\n", backup_suffix=".bak", expect=seen)
+    assert t.read(path) == b"someone else's edit, longer\n"
+    assert sorted(t.listdir(d)) == before  # no temp file, no backup left
+    done = t.write_atomic(path, b"ours\n", backup_suffix=".bak", expect=t.stat(path))
+    assert t.read(path) == b"ours\n" and done.backup == f"{path}.bak"
+    new = f"{d}/new.xml"
+    t.write_atomic(new, b"created\n", expect=MISSING)  # expected missing, and it is
+    with pytest.raises(FileChanged):
+        t.write_atomic(new, b"again\n", expect=MISSING)
 
 
 @pytest.mark.lab

@@ -25,7 +25,15 @@ import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from wizard.connectors.base import MISSING, RUN_TMP, FileStat, Result, Written, shell_command
+from wizard.connectors.base import (
+    MISSING,
+    RUN_TMP,
+    FileStat,
+    Result,
+    Written,
+    file_changed,
+    shell_command,
+)
 from wizard.errors import WizardError, step_failed
 
 # (shell text, stdin or None, run with the connection's become) -> (rc, stdout, stderr)
@@ -152,7 +160,10 @@ class ShellTransport:
         *,
         mode: int | None = None,
         backup_suffix: str | None = None,
+        expect: FileStat | None = None,
     ) -> Written:
+        if expect is not None and self.stat(path) != expect:
+            raise file_changed(path, self.host)
         script = _write_script(path, mode, backup_suffix, _random.token_hex(4))
         res = self._exec(script, data)
         if res.rc != 0:

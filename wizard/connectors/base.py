@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from wizard.errors import WizardError, step_failed
+from wizard.errors import EXIT_STEP_FAILED, Where, WizardError, step_failed
 from wizard.secrets import Secret, redact
 
 # Suffix of the temporary file written next to the target by write_atomic.
@@ -116,11 +116,27 @@ class HostTarget:
 class Written:
     """What an atomic write did: the path written (a symlink's target), whether a file
     was there before, and the backup that holds it (None: no backup was asked, or
-    there was nothing to back up)."""
+    there was nothing to back up). ``after``: the path's stat right after the write,
+    where the transport had it without another round trip (else None)."""
 
     path: str
     existed: bool
     backup: str | None
+    after: FileStat | None = None
+
+
+class FileChanged(WizardError):
+    """An atomic write refused, nothing written: the file is not what the caller read
+    (its ``expect`` stat)."""
+
+
+def file_changed(path: str, host: str) -> FileChanged:
+    return FileChanged(
+        f"{path} changed on the host while the wizard was editing it; nothing was written",
+        Where(host=host, file=path),
+        "run again: the edits are then made on the file as it is",
+        EXIT_STEP_FAILED,
+    )
 
 
 @runtime_checkable
@@ -144,7 +160,13 @@ class Transport(Protocol):
         *,
         mode: int | None = None,
         backup_suffix: str | None = None,
-    ) -> Written: ...
+        expect: FileStat | None = None,
+    ) -> Written:
+        """Replace ``path`` with ``data`` whole or not at all (temp file, rename), keeping
+        the original as ``path + backup_suffix`` once. ``expect``: the stat the caller
+        read the file's bytes with; :class:`FileChanged` (nothing written) when the
+        file's stat is another now."""
+        ...
 
     def run(
         self,

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from wizard.connectors.base import (
@@ -22,6 +23,7 @@ from wizard.connectors.base import (
     HostTarget,
     Result,
     Written,
+    file_changed,
     shell_command,
     sudo_backup_script,
     sudo_install_script,
@@ -70,10 +72,13 @@ class LocalTransport:
         *,
         mode: int | None = None,
         backup_suffix: str | None = None,
+        expect: FileStat | None = None,
     ) -> Written:
         if os.path.islink(path):
             path = os.path.realpath(path)  # rewrite what a symlink points to, keep the link
         st = self.stat(path)
+        if expect is not None and st != expect:
+            raise file_changed(path, self.host)
         done = Written(
             path, st.exists, path + backup_suffix if backup_suffix and st.exists else None
         )
@@ -83,7 +88,7 @@ class LocalTransport:
         if backup_suffix and st.exists and not os.path.lexists(path + backup_suffix):
             self._backup(path, path + backup_suffix, st)
         self._write(path, data, st, mode if mode is not None else (st.perm or 0o644))
-        return done
+        return replace(done, after=self.stat(path))
 
     def _backup(self, path: str, backup: str, st: FileStat) -> None:
         """A hard link to the original (the rename that follows leaves it holding the old

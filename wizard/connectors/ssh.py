@@ -24,6 +24,7 @@ from wizard.connectors.base import (
     FileStat,
     Result,
     Written,
+    file_changed,
     shell_command,
     sudo_backup_script,
     sudo_install_script,
@@ -116,12 +117,15 @@ class SshTransport(SshWrites):
         *,
         mode: int | None = None,
         backup_suffix: str | None = None,
+        expect: FileStat | None = None,
     ) -> Written:
         if not self.target.sudo and (self._hardlink_ok or not backup_suffix):
-            fast = self._write_pipelined(path, data, mode, backup_suffix)
+            fast = self._write_pipelined(path, data, mode, backup_suffix, expect)
             if fast is not None:
                 return fast
         path, st = self._resolve_link(path)  # rewrite what a symlink points to, keep the link
+        if expect is not None and st != expect:
+            raise file_changed(path, self.host)
         done = Written(
             path, st.exists, path + backup_suffix if backup_suffix and st.exists else None
         )

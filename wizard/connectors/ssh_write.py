@@ -11,7 +11,7 @@ from typing import TypeVar, cast
 import paramiko
 from paramiko.sftp import CMD_CLOSE, CMD_EXTENDED, CMD_LSTAT
 
-from wizard.connectors.base import RUN_TMP, FileStat, Written
+from wizard.connectors.base import RUN_TMP, FileChanged, FileStat, Written, file_changed
 from wizard.connectors.ssh_link import SshLink
 from wizard.connectors.ssh_pipe import AttrsRefused, Pipeline, fill, open_temp, read_files
 from wizard.connectors.ssh_sftp import quiet_remove, reason
@@ -24,11 +24,17 @@ class SshWrites(SshLink):
     """Writes of the SSH transport: temp file, mode and owner, bytes, fsync, rename."""
 
     def _write_pipelined(
-        self, path: str, data: bytes, mode: int | None, backup_suffix: str | None
+        self,
+        path: str,
+        data: bytes,
+        mode: int | None,
+        backup_suffix: str | None,
+        expect: FileStat | None = None,
     ) -> Written | None:
         """An atomic write in three round trips: the file's and its backup's lstat with
-        the temp file's create; the backup's hard link with the temp file's mode, owner,
-        bytes, fsync and close; the rename. None for a symlink (the caller resolves it)."""
+        the temp file's create (a file whose lstat is not ``expect`` stops there); the
+        backup's hard link with the temp file's mode, owner, bytes, fsync and close; the
+        rename with the new file's lstat. None for a symlink (the caller resolves it)."""
         parent, name = posixpath.split(path)
         backup = path + backup_suffix if backup_suffix else None
         leftovers: list[str] = []
@@ -46,11 +52,13 @@ class SshWrites(SshLink):
                     if isinstance(got, BaseException):
                         raise got
                 st = cast(FileStat, found[0])
-                if st.is_link:
+                if st.is_link or (expect is not None and st != expect):
                     pipe.forget(CMD_CLOSE, handle)
                     pipe.flush()
                     quiet_remove(sftp, tmp)
                     leftovers.remove(tmp)
+                    if not st.is_link:
+                        raise file_changed(path, self.host)
                     return None
                 copy = backup is not None and st.exists and not cast(FileStat, found[1]).exists
                 n_link = None
@@ -65,12 +73,20 @@ class SshWrites(SshLink):
                         self._hardlink_ok = False  # a server without the extension: copy
                 if copy and backup is not None:
                     self._copy(sftp, path, backup, st, leftovers)
-                pipe.check(pipe.send(CMD_EXTENDED, "posix-rename@openssh.com", tmp, path))
+                n_rename = pipe.send(CMD_EXTENDED, "posix-rename@openssh.com", tmp, path)
+                n_after = pipe.send(CMD_LSTAT, path)
+                renamed = pipe.outcome(n_rename)
+                after = pipe.attrs_or_error(n_after)  # read either way: the batch is done
+                if isinstance(renamed, BaseException):
+                    raise renamed
                 leftovers.remove(tmp)
+            except FileChanged:
+                raise  # the temp file is gone already
             except BaseException as exc:
                 self._abandon(sftp, tmp, leftovers, exc)
                 raise
-            return Written(path, st.exists, backup if backup and st.exists else None)
+            backed = backup if backup and st.exists else None
+            return Written(path, st.exists, backed, after if isinstance(after, FileStat) else None)
 
         return self._writing(path, op, leftovers)
 

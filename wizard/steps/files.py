@@ -14,7 +14,14 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from wizard.changes import backup_suffix
-from wizard.connectors.base import TMP_MARK, FileStat, live_temp, read_files
+from wizard.connectors.base import (
+    TMP_MARK,
+    FileChanged,
+    FileStat,
+    Written,
+    live_temp,
+    read_files,
+)
 from wizard.edits import apply_edits
 from wizard.edits.diff import label, mask
 from wizard.edits.model import EditResult
@@ -90,30 +97,28 @@ class _Seen(NamedTuple):
 
     content: bytes
     created: bool
-    stat: FileStat | None  # as the check saw it; None after our own write
+    stat: FileStat | None  # as the check saw it, or as our own write left it (if known)
+    written: bool = False  # by this step's apply: ``content`` is what it wrote
 
 
 class FileEditHandler:
     """Edits of one file on one host (XML, site.json, properties, hosts block)."""
 
-    def _compute(
-        self, step: Step, ctx: RunContext, *, trust_check: bool = False
-    ) -> tuple[EditResult, bool]:
+    def _compute(self, step: Step, ctx: RunContext) -> tuple[EditResult, bool]:
         """The edits of ``step`` applied in memory to the file as it is on the host.
 
         The result is kept for the run: the same bytes give the same result without
-        running the edits again. ``trust_check`` (apply, right after its check): when the
-        file's stat is what the check saw, the check's bytes are used without reading
-        the file again.
+        running the edits again. Right after this step's own write (the check after
+        apply), a file whose stat is the one the write left is the bytes written: one
+        stat instead of reading the file again.
         """
         path = step.inputs["path"]
         transport = ctx.transport(step.host)
         cache = ctx.state.edit_cache
         hit = cache.get(step.id)
-        if trust_check and hit is not None:
-            st = transport.stat(path)
-            if hit[0].stat == st and st.exists:
-                return hit[1], hit[0].created
+        if hit is not None and hit[0].written and hit[0].stat is not None:
+            if transport.stat(path) == hit[0].stat:
+                return hit[1], False
         st, data = read_files(transport, [path])[path]  # stat and bytes in one batch
         created = False
         if st.exists:
@@ -164,13 +169,16 @@ class FileEditHandler:
             return done
         return replace(done, path=path, host=step.host)
 
-    def _remember_written(self, step: Step, ctx: RunContext, result: EditResult) -> None:
+    def _remember_written(
+        self, step: Step, ctx: RunContext, result: EditResult, after: FileStat | None
+    ) -> None:
         """After a write, the file holding exactly these bytes is the edit in place: the
-        check that follows reads the file and compares bytes instead of running every
-        edit again (the edits were already re-parsed and read back before the write)."""
+        check that follows compares the file's stat with ``after`` (the stat the write
+        left), or else reads the file and compares bytes, instead of running every edit
+        again (the edits were already re-parsed and read back before the write)."""
         done = EditResult(result.path, result.host, result.content, result.content)
         cache = ctx.state.edit_cache
-        cache[step.id] = (_Seen(result.content, False, None), done)
+        cache[step.id] = (_Seen(result.content, False, after, written=True), done)
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):
@@ -187,9 +195,38 @@ class FileEditHandler:
     def apply(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):
             return globedit.apply(step, ctx, backup_suffix(ctx.session_id))
-        result, created = self._compute(step, ctx, trust_check=True)
-        if not result.changed:
+        cache = ctx.state.edit_cache
+        hit = cache.get(step.id)
+        if hit is None or hit[0].written:
+            self._compute(step, ctx)
+            hit = cache[step.id]
+        # the check's result, on the bytes it read: the write goes ahead only while the
+        # file's stat is the one they were read with (it checks that in its first round
+        # trip); a file changed meanwhile is read and edited again, once
+        try:
+            written = self._write(step, ctx, hit[1], hit[0].created, hit[0].stat)
+        except FileChanged:
+            self._compute(step, ctx)
+            hit = cache[step.id]
+            written = self._write(step, ctx, hit[1], hit[0].created, hit[0].stat)
+        if written is None:
             return Outcome(True, "unchanged")
+        self._remember_written(step, ctx, hit[1], written.after)
+        ctx.state.changed_hosts.add(step.host)
+        return Outcome(True, "created" if hit[0].created else "changed")
+
+    def _write(
+        self,
+        step: Step,
+        ctx: RunContext,
+        result: EditResult,
+        created: bool,
+        expect: FileStat | None,
+    ) -> Written | None:
+        """Write ``result`` if it changes the file (None if not), on the condition that
+        the file's stat is still ``expect``."""
+        if not result.changed:
+            return None
         transport = ctx.transport(step.host)
         path = step.inputs["path"]
         listed = ctx.state.listed_dirs.setdefault(step.host, {})
@@ -199,19 +236,18 @@ class FileEditHandler:
             source = step.inputs.get("create_from")
             mode = transport.stat(source).perm if source else 0o644
         try:
-            transport.write_atomic(
+            written: Written = transport.write_atomic(
                 path,
                 result.content,
                 mode=mode,
                 backup_suffix=None if created else backup_suffix(ctx.session_id),
+                expect=expect,
             )
         except WizardError:
             raise
         except OSError as exc:
             raise WizardError(f"cannot write {path}: {exc}", exit_code=EXIT_STEP_FAILED) from exc
-        self._remember_written(step, ctx, result)
-        ctx.state.changed_hosts.add(step.host)
-        return Outcome(True, "created" if created else "changed")
+        return written
 
 
 HANDLERS = {"file_edit": FileEditHandler(), "hosts_entry": FileEditHandler()}

@@ -144,6 +144,27 @@ def known_hosts(hosts: list[dict[str, Any]], folder: Path) -> Path:
     return path
 
 
+def ssh_argv(host: dict[str, Any], kh: Path, command: str) -> list[str]:
+    """OpenSSH's client running ``command`` on a lab host (lab key, host key checked)."""
+    return [
+        "ssh", "-q", "-i", host["key"], "-p", str(host["ssh_port"]),
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
+        "-o", f"UserKnownHostsFile={kh}", f"{host['user']}@{host['address']}", command,
+    ]  # fmt: skip
+
+
+def floor_logins(hosts: list[dict[str, Any]], kh: Path) -> float:
+    """One ``ssh host true`` per host, all at once (a login and a command, no file):
+    wall seconds. What any tool that logs in to every host pays at least."""
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(ssh_argv(h, kh, "true"), stdin=subprocess.DEVNULL) for h in hosts]
+    codes = [p.wait() for p in procs]
+    seconds = time.perf_counter() - t0
+    if any(codes):
+        raise SystemExit(f"ssh host true failed on some host: {codes}")
+    return seconds
+
+
 def floor_push(hosts: list[dict[str, Any]], files: list[list[str]], kh: Path) -> float:
     """One ``tar c | ssh host tar x`` per host, all at once; wall seconds."""
     t0 = time.perf_counter()
@@ -153,24 +174,7 @@ def floor_push(hosts: list[dict[str, Any]], files: list[list[str]], kh: Path) ->
         rel = [os.path.relpath(p, home) for p in paths]
         tar = subprocess.Popen(["tar", "c", "-C", home, *rel], stdout=subprocess.PIPE)
         ssh = subprocess.Popen(
-            [
-                "ssh",
-                "-q",
-                "-i",
-                host["key"],
-                "-p",
-                str(host["ssh_port"]),
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                f"UserKnownHostsFile={kh}",
-                f"{host['user']}@{host['address']}",
-                "mkdir -p bench-floor && tar x -C bench-floor",
-            ],
+            ssh_argv(host, kh, "mkdir -p bench-floor && tar x -C bench-floor"),
             stdin=tar.stdout,
             stdout=subprocess.DEVNULL,
         )
@@ -236,13 +240,23 @@ def bench_hosts(
     homes = {n["host"]: n["home"] for n in nodes}  # one node per host
     node_files = [[p for p in every if p.startswith(homes[h["name"]] + "/")] for h in hosts]
     floor = median([floor_push(hosts, node_files, kh) for _ in range(rounds)])
+    logins = median([floor_logins(hosts, kh) for _ in range(rounds)])
     ratio = t1 / floor
-    say(f"{n:>3} hosts: tar|ssh floor {floor:.2f}s; wizard/floor {ratio:.2f}")
+    cpu = median([r.cpu_seconds for r in first])
+    busy = median([r.machine_busy for r in first])
+    say(f"{n:>3} hosts: tar|ssh floor {floor:.2f}s; wizard/floor {ratio:.2f}; ssh true on "
+        f"each {logins:.2f}s (re-run / that {t2 / logins:.2f}); first push: wizard CPU "
+        f"{cpu:.2f}s, machine busy {100 * busy:.0f}% of {os.cpu_count()} CPUs")  # fmt: skip
     target = TARGET_RATIO.get(n)
     rows += [
         Row("files", f"{n} hosts: transport floor, tar | ssh per host in parallel", floor, "s"),
         Row("files", f"{n} hosts: wizard first push / floor", ratio, "x",
             f"<= {target:g}x" if target else "", ratio <= target if target else None),
+        Row("files", f"{n} hosts: login floor, ssh host true per host in parallel", logins, "s"),
+        Row("files", f"{n} hosts: re-run / login floor", t2 / logins, "x"),
+        Row("files", f"{n} hosts: first push, the wizard's CPU (user + system)", cpu, "s"),
+        Row("files", f"{n} hosts: first push, machine CPU busy (all processes, "
+            f"{os.cpu_count()} CPUs)", 100 * busy, "%"),
     ]  # fmt: skip
     return rows
 

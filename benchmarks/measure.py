@@ -41,6 +41,8 @@ class Run:
     returncode: int
     output: str
     started: float = 0.0  # time.time() at spawn, to compare with times the child prints
+    cpu_seconds: float = 0.0  # the child's own user + system time
+    machine_busy: float = float("nan")  # share of all CPUs busy meanwhile (every process)
 
 
 @dataclass
@@ -56,6 +58,18 @@ class Row:
         return asdict(self)
 
 
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot (Linux /proc/stat); (0, 0) where
+    there is none."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            ticks = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
 def run_child(
     argv: list[str],
     *,
@@ -68,6 +82,7 @@ def run_child(
     Output goes to a temporary file (no pipe to drain while timing).
     """
     with tempfile.TemporaryFile() as out:
+        busy0, total0 = cpu_jiffies()
         started = time.time()
         t0 = time.perf_counter()
         proc = subprocess.Popen(
@@ -89,10 +104,13 @@ def run_child(
                 break
             time.sleep(0.002)
         seconds = time.perf_counter() - t0
+        busy1, total1 = cpu_jiffies()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text, started)
+    busy = (busy1 - busy0) / (total1 - total0) if total1 > total0 else float("nan")
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text, started, cpu, busy)
 
 
 def median(values: list[float]) -> float:

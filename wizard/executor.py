@@ -63,6 +63,9 @@ class RunState:
     edit_cache: dict[Any, Any] = field(default_factory=dict)
     # file_edit: directory listings per host, read once
     listed_dirs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # file_edit: the files this run's file steps edit, per host; the host's first file
+    # step reads them all in one batch (the transport hands each out once)
+    read_ahead: dict[str, list[str]] = field(default_factory=dict)
     # open database admin connections by server and user, shared by the database steps
     databases: dict[str, Any] = field(default_factory=dict)
     # closed when the run ends (database connections)

@@ -359,6 +359,7 @@ class Runner:
             on_event=on_event,
             durations=journaled(self.session.journal.entries()),
         )
+        self.state.read_ahead = _file_paths(self.plan, selected)
         if executor_hook:
             executor_hook(executor)
         return executor.run(selected)
@@ -368,6 +369,16 @@ class Runner:
             self._ahead.exception()  # its logins land in the cache before it is closed
         self.state.close()
         self.cache.close_all()
+
+
+def _file_paths(plan: Plan, selected: set[str] | None) -> dict[str, list[str]]:
+    """The files the selected file steps edit, per host (not the glob edits')."""
+    out: dict[str, list[str]] = {}
+    for s in plan.steps:
+        if s.kind in ("file_edit", "hosts_entry") and (selected is None or s.id in selected):
+            if not s.inputs.get("glob") and s.inputs.get("path"):
+                out.setdefault(s.host, []).append(str(s.inputs["path"]))
+    return out
 
 
 def unknown_keys_text(statuses: Sequence[HostKeyStatus]) -> str:

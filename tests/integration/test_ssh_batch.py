@@ -154,3 +154,47 @@ def test_a_dead_parked_connection_gives_way_to_a_new_one(lab, store: HostKeyStor
         assert fresh.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         t.close()
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize(
+    "change",
+    ["write", "run", "mkdir", "symlink"],
+)
+def test_files_read_ahead_are_handed_out_once_until_the_host_changes(
+    lab,  # noqa: F811
+    store: HostKeyStore,  # noqa: F811
+    change: str,
+) -> None:
+    h = lab["hosts"][0]
+    with SshTransport(target_from(h), store) as t:
+        d = f"/tmp/cw-ahead-{os.getpid()}-{change}"
+        t.run(["rm", "-rf", "--", d])
+        t.mkdir_p(d)
+        try:
+            paths = [f"{d}/a.xml", f"{d}/b.xml", f"{d}/c.xml"]
+            for i, p in enumerate(paths):
+                t.write_atomic(p, f"<v>{i}</v>\n".encode())
+            t.read_ahead(paths)
+            sent = Sent(t)
+            assert read_files(t, [paths[0]])[paths[0]][1] == b"<v>0</v>\n"
+            assert sent.requests() == 0  # from what was read ahead
+            assert read_files(t, [paths[0]])[paths[0]][1] == b"<v>0</v>\n"
+            assert sent.requests() > 0  # handed out once: read again
+            # someone else changes a file on the host (not through this transport)...
+            Path(paths[2]).write_bytes(b"<v>new</v>\n")
+            # ...and any change this transport makes drops what it read ahead
+            if change == "write":
+                t.write_atomic(f"{d}/other.xml", b"<v/>\n")
+            elif change == "run":
+                t.run(["true"])
+            elif change == "mkdir":
+                t.mkdir_p(f"{d}/sub")
+            else:
+                t.symlink(paths[0], f"{d}/link.xml")
+            before = sent.requests()
+            assert read_files(t, [paths[2]])[paths[2]][1] == b"<v>new</v>\n"
+            assert read_files(t, [paths[1]])[paths[1]][1] == b"<v>1</v>\n"
+            assert sent.requests() > before  # read from the host, not from the batch
+        finally:
+            t.run(["rm", "-rf", "--", d])

@@ -80,11 +80,27 @@ class SshTransport(SshWrites):
         except OSError as exc:
             raise self._file_error("read", path, reason(exc)) from exc
 
+    def read_ahead(self, paths: Sequence[str]) -> None:
+        """Read ``paths`` now, in one batch, for the :meth:`read_many` calls that follow:
+        each file is handed out once, and every one is dropped at this transport's next
+        change on the host (a write, a command, a link...), whoever makes it."""
+        got = self.read_many(paths)
+        with self._lock:
+            self._ahead = {p: v for p, v in got.items() if v[1] is not None}
+
+    def _drop_ahead(self) -> None:
+        with self._lock:
+            self._ahead = {}
+
     def read_many(self, paths: Sequence[str]) -> dict[str, tuple[FileStat, bytes | None]]:
         """Stat and bytes of each path, two round trips for all of them (pipelined);
         ``(MISSING, None)`` for a missing path. What the batch could not do (a file
         only sudo reads, a stat refused, a file that changed while read) is done again
         path by path, with the errors :meth:`stat` and :meth:`read` give."""
+        with self._lock:
+            ahead = self._ahead
+            if ahead and paths and all(p in ahead for p in paths):
+                return {p: ahead.pop(p) for p in paths}
         got = self._sftp_call(f"reading {len(paths)} files", lambda sftp: read_files(sftp, paths))
         out: dict[str, tuple[FileStat, bytes | None]] = {}
         for path, (st, data) in got.items():
@@ -119,6 +135,7 @@ class SshTransport(SshWrites):
         backup_suffix: str | None = None,
         expect: FileStat | None = None,
     ) -> Written:
+        self._drop_ahead()  # the host changes: what was read ahead may be stale
         if not self.target.sudo and (self._hardlink_ok or not backup_suffix):
             fast = self._write_pipelined(path, data, mode, backup_suffix, expect)
             if fast is not None:
@@ -188,6 +205,7 @@ class SshTransport(SshWrites):
             raise self._file_error("resolve", path, reason(exc)) from exc
 
     def put_file(self, local: str | Path, remote: str, mode: int | None = None) -> None:
+        self._drop_ahead()  # the host changes: what was read ahead may be stale
         src = Path(local)
         file_mode = src.stat().st_mode & 0o7777 if mode is None else mode
         leftovers: list[str] = []
@@ -200,6 +218,8 @@ class SshTransport(SshWrites):
         self._writing(remote, op, leftovers)
 
     def mkdir_p(self, path: str, mode: int = 0o755) -> None:
+        self._drop_ahead()  # the host changes: what was read ahead may be stale
+
         def op(sftp: paramiko.SFTPClient) -> None:
             todo: list[str] = []
             cur = posixpath.normpath(path)
@@ -224,6 +244,7 @@ class SshTransport(SshWrites):
 
     def symlink(self, target: str, link: str) -> None:
         """Make ``link`` point to ``target``; replace an existing symlink atomically."""
+        self._drop_ahead()  # the host changes: what was read ahead may be stale
 
         def op(sftp: paramiko.SFTPClient) -> None:
             try:
@@ -265,6 +286,7 @@ class SshTransport(SshWrites):
         env: Mapping[str, str] | None = None,
         sudo: bool | None = None,
     ) -> Result:
+        self._drop_ahead()  # the host changes: what was read ahead may be stale
         text = shell_command(cmd, env)
         if sudo if sudo is not None else self.target.sudo:
             return self._sudo(text, stdin=stdin, timeout=timeout)

@@ -16,7 +16,7 @@ from typing import Self, TypeVar
 
 import paramiko
 
-from wizard.connectors.base import HostTarget, Result
+from wizard.connectors.base import FileStat, HostTarget, Result
 from wizard.connectors.hostkeys import HostKeyError, HostKeyStore
 from wizard.connectors.ssh_connect import connect_client
 from wizard.connectors.ssh_run import exec_channel
@@ -54,6 +54,7 @@ class SshLink:
         self._fsync_ok = True
         self._hardlink_ok = True
         self._sudo_state = SudoState()
+        self._ahead: dict[str, tuple[FileStat, bytes | None]] = {}  # files read ahead
 
     # -- connection --------------------------------------------------------------------
 

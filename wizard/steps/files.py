@@ -119,6 +119,9 @@ class FileEditHandler:
         if hit is not None and hit[0].written and hit[0].stat is not None:
             if transport.stat(path) == hit[0].stat:
                 return hit[1], False
+        ahead = ctx.state.read_ahead.pop(step.host, None)
+        if ahead and hasattr(transport, "read_ahead"):  # the host's first file step
+            transport.read_ahead(ahead)
         st, data = read_files(transport, [path])[path]  # stat and bytes in one batch
         created = False
         if st.exists:

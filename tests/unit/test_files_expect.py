@@ -13,14 +13,7 @@ from wizard.executor import RunContext
 from wizard.plan import Step
 from wizard.steps.files import FileEditHandler
 
-STOCK = b"""<?xml version="1.0" encoding="UTF-8"?>
-<Server xmlns="http://wso2.org/projects/carbon/carbon.xml">
-    <HostName>localhost</HostName>
-    <Ports>
-        <Offset>0</Offset>
-    </Ports>
-</Server>
-"""
+from .test_files_shared import STOCK
 
 
 class Counting(LocalTransport):
@@ -53,12 +46,21 @@ def _step(path: Path) -> Step:
     )
 
 
-def test_a_file_changed_after_the_check_is_edited_as_it_is_then(tmp_path: Path) -> None:
+def _setup(tmp_path: Path) -> tuple[Path, Counting, RunContext, FileEditHandler, Step]:
     path = tmp_path / "carbon.xml"
     path.write_bytes(STOCK)
     t = Counting()
-    ctx = RunContext(session_id="s1", transport=lambda host: t)
-    handler, step = FileEditHandler(), _step(path)
+    return (
+        path,
+        t,
+        RunContext(session_id="s1", transport=lambda host: t),
+        FileEditHandler(),
+        _step(path),
+    )
+
+
+def test_a_file_changed_after_the_check_is_edited_as_it_is_then(tmp_path: Path) -> None:
+    path, t, ctx, handler, step = _setup(tmp_path)
     assert not handler.check(step, ctx).satisfied
     # an admin's edit lands between the check and the write (a second later: a new mtime)
     path.write_bytes(STOCK.replace(b"localhost", b"apim.example.com"))
@@ -74,11 +76,7 @@ def test_a_file_changed_after_the_check_is_edited_as_it_is_then(tmp_path: Path) 
 
 
 def test_an_unchanged_file_is_written_without_reading_it_again(tmp_path: Path) -> None:
-    path = tmp_path / "carbon.xml"
-    path.write_bytes(STOCK)
-    t = Counting()
-    ctx = RunContext(session_id="s1", transport=lambda host: t)
-    handler, step = FileEditHandler(), _step(path)
+    path, t, ctx, handler, step = _setup(tmp_path)
     handler.check(step, ctx)
     t.calls.clear()
     handler.apply(step, ctx)

@@ -99,6 +99,7 @@ class _Seen(NamedTuple):
     created: bool
     stat: FileStat | None  # as the check saw it, or as our own write left it (if known)
     written: bool = False  # by this step's apply: ``content`` is what it wrote
+    fresh: bool = False  # ``stat`` came back with the write's rename, not yet checked
 
 
 class FileEditHandler:
@@ -108,16 +109,24 @@ class FileEditHandler:
         """The edits of ``step`` applied in memory to the file as it is on the host.
 
         The result is kept for the run: the same bytes give the same result without
-        running the edits again. Right after this step's own write (the check after
-        apply), a file whose stat is the one the write left is the bytes written: one
-        stat instead of reading the file again.
+        running the edits again. After this step's own write, a file whose stat is the
+        one the write left is the bytes written: one stat instead of reading the file
+        again; the check right after the write (the executor's) takes the lstat the
+        write's rename brought back, in the same round trip: a regular file of the size
+        written is the write in place.
         """
         path = step.inputs["path"]
         transport = ctx.transport(step.host)
         cache = ctx.state.edit_cache
         hit = cache.get(step.id)
         if hit is not None and hit[0].written and hit[0].stat is not None:
-            if transport.stat(path) == hit[0].stat:
+            seen = hit[0]
+            if seen.fresh:
+                cache[step.id] = (seen._replace(fresh=False), hit[1])
+                st = seen.stat
+                if st.exists and not st.is_link and st.size == len(seen.content):
+                    return hit[1], False
+            elif transport.stat(path) == seen.stat:
                 return hit[1], False
         ahead = ctx.state.read_ahead.pop(step.host, None)
         if ahead and hasattr(transport, "read_ahead"):  # the host's first file step
@@ -181,7 +190,8 @@ class FileEditHandler:
         again (the edits were already re-parsed and read back before the write)."""
         done = EditResult(result.path, result.host, result.content, result.content)
         cache = ctx.state.edit_cache
-        cache[step.id] = (_Seen(result.content, False, after, written=True), done)
+        seen = _Seen(result.content, False, after, written=True, fresh=after is not None)
+        cache[step.id] = (seen, done)
 
     def check(self, step: Step, ctx: RunContext) -> Outcome:
         if step.inputs.get("glob"):

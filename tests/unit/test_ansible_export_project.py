@@ -5,6 +5,8 @@ starts), the inventory groups of ansible-apim, and secrets as lookups only."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +210,21 @@ def test_plays_keep_a_shared_task_after_a_dependency_in_the_same_play() -> None:
     assert built.index(certs) < built.index(nodes)
     trust = [t for t in nodes.tasks if t.kind == "truststore"]
     assert sorted(h for t in trust for h in t.hosts) == ["active", "passive"]
+
+
+def test_the_preload_plugin_loads_handlers_and_project_before_the_forks(tmp_path: Path) -> None:
+    """ansible-playbook's own process imports every step module and reads the project once
+    (vars plugins run there); the worker forked for each task inherits both."""
+    pytest.importorskip("ansible")
+    out = _export(tmp_path, _answers("apim-all-in-one"))
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('p', {str(out / 'vars_plugins/carbon_wizard_preload.py')!r})\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "from wizard.ansible_export import runtime\n"
+        "print('tls', 'wizard.steps.tls' in sys.modules, len(runtime._loaded))\n"
+        f"mod.VarsModule().get_vars(None, {str(out / 'inventory.yml')!r}, [])\n"
+        "print('project', len(runtime._loaded))\n"
+    )
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert got.stdout.splitlines() == ["tls True 0", "project 1"], got.stderr

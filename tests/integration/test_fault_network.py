@@ -27,15 +27,22 @@ def nlab(own_lab: dict[str, Any]) -> dict[str, Any]:
 
 
 def _children(pid: int) -> list[int]:
-    out = []
+    """Every descendant of ``pid``: sshd's per-connection monitor and, under it, the
+    process that serves the session (killing the monitor alone leaves that one serving)."""
+    parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid:
-                out.append(int(entry.name))
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    out: list[int] = []
+    todo = list(parents.get(pid, []))
+    while todo:
+        child = todo.pop()
+        out.append(child)
+        todo += parents.get(child, [])
     return out
 
 
@@ -72,6 +79,10 @@ def test_sshd_stopped_mid_run_then_back_resume_finishes(
         "--json",
         "--skip",
         "nodes",
+        # one step at a time: the host's steps still lie ahead when the first step's line
+        # is read (in parallel they could all be done by then on a busy machine)
+        "--parallelism",
+        "1",
     ]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL

@@ -16,12 +16,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from wizard.connectors.base import Result, Transport
-from wizard.errors import step_failed
+from wizard.errors import EXIT_STEP_FAILED, Where, WizardError
 
 _ENV = {"LC_ALL": "C"}  # keytool messages in English, so they can be recognised
 _LIST_RE = re.compile(r"^(?P<alias>[^,\n]+), .*, (?P<type>PrivateKeyEntry|trustedCertEntry),")
 _NO_ALIAS = ("does not exist",)
 _BAD_PASSWORD = ("password was incorrect", "Tag number over 30")
+
+
+class WrongStorePassword(WizardError):
+    """keytool says the store password is wrong (not any other keytool failure)."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,12 @@ class Keytool:
     def _fail(self, res: Result, what: str, store: str) -> None:
         text = (res.err + res.out).strip()
         if any(m in text for m in _BAD_PASSWORD):
-            raise step_failed(
+            raise WrongStorePassword(
                 f"keytool cannot open {store}: the store password is wrong",
-                fix="give the store's real password in the answers (keystore.password / "
+                Where(host=self.t.host, file=store),
+                "give the store's real password in the answers (keystore.password / "
                 "truststore.password; stock 2.6.0 stores use wso2carbon)",
-                host=self.t.host,
-                file=store,
+                EXIT_STEP_FAILED,
             )
         res.check(f"keytool {what} on {store}", host=self.t.host)
 

@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from wizard.connectors import certs
 from wizard.connectors.base import Transport, Written
-from wizard.connectors.keytool import Keytool
+from wizard.connectors.keytool import Keytool, WrongStorePassword
 from wizard.errors import WizardError, bad_input, step_failed
 from wizard.executor import Outcome, RunContext
 from wizard.plan import Step
@@ -167,7 +167,7 @@ class NodeKeystore:
         pw = _secret(inputs.get("password"), ctx, "keystore.password")
         try:
             pem = kt.export_pem(store, alias, pw)
-        except WizardError:
+        except WrongStorePassword:  # any other failure (keytool's JVM, the link) stops
             return ["the existing keystore does not open with the answers' password"]
         if pem is None:
             return [f"it has no entry {alias}"]

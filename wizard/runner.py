@@ -40,6 +40,9 @@ from wizard.session import Session
 ConfirmKeys = Callable[[list[HostKeyStatus]], bool]
 
 
+FILE_KINDS = ("file_edit", "hosts_entry")  # the steps that edit a file in place (steps/files.py)
+
+
 def _ssh_target(
     name: str, address: str, ssh: Any, resolve_secret: Callable[[str, str], Secret], at: str
 ) -> HostTarget:
@@ -334,7 +337,7 @@ class Runner:
             done = finished.get(step.id)
             if not done or done.fingerprint != step.fingerprint:
                 continue
-            if step.kind not in ("file_edit", "hosts_entry") or step.kind not in handlers:
+            if step.kind not in FILE_KINDS or step.kind not in handlers:
                 continue
             outcome = handlers[step.kind].check(step, ctx)
             if not outcome.satisfied:
@@ -375,7 +378,7 @@ def _file_paths(plan: Plan, selected: set[str] | None) -> dict[str, list[str]]:
     """The files the selected file steps edit, per host (not the glob edits')."""
     out: dict[str, list[str]] = {}
     for s in plan.steps:
-        if s.kind in ("file_edit", "hosts_entry") and (selected is None or s.id in selected):
+        if s.kind in FILE_KINDS and (selected is None or s.id in selected):
             if not s.inputs.get("glob") and s.inputs.get("path"):
                 out.setdefault(s.host, []).append(str(s.inputs["path"]))
     return out

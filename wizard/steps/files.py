@@ -217,27 +217,22 @@ class FileEditHandler:
         # file's stat is the one they were read with (it checks that in its first round
         # trip); a file changed meanwhile is read and edited again, once
         try:
-            written = self._write(step, ctx, hit[1], hit[0].created, hit[0].stat)
+            written = self._write(step, ctx, hit)
         except FileChanged:
             self._compute(step, ctx)
             hit = cache[step.id]
-            written = self._write(step, ctx, hit[1], hit[0].created, hit[0].stat)
+            written = self._write(step, ctx, hit)
         if written is None:
             return Outcome(True, "unchanged")
         self._remember_written(step, ctx, hit[1], written.after)
         ctx.state.changed_hosts.add(step.host)
         return Outcome(True, "created" if hit[0].created else "changed")
 
-    def _write(
-        self,
-        step: Step,
-        ctx: RunContext,
-        result: EditResult,
-        created: bool,
-        expect: FileStat | None,
-    ) -> Written | None:
-        """Write ``result`` if it changes the file (None if not), on the condition that
-        the file's stat is still ``expect``."""
+    def _write(self, step: Step, ctx: RunContext, hit: tuple[_Seen, EditResult]) -> Written | None:
+        """Write the edits' result if it changes the file (None if not), on the condition
+        that the file's stat is still the one its bytes were read with."""
+        seen, result = hit
+        created, expect = seen.created, seen.stat
         if not result.changed:
             return None
         transport = ctx.transport(step.host)
